@@ -1,0 +1,141 @@
+"""Identifiers, names and tags, following the rules Harness uses for its entities."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+from certdesk.domain.errors import InvalidInput
+
+IDENTIFIER_PATTERN = re.compile(r"^[a-zA-Z_][0-9a-zA-Z_$]{0,127}$")
+MAX_NAME_LENGTH = 128
+MAX_DESCRIPTION_LENGTH = 1024
+MAX_TAG_PART_LENGTH = 128
+
+RESERVED_WORDS = frozenset(
+    {
+        "or", "and", "eq", "ne", "lt", "gt", "le", "ge", "div", "mod", "not", "null",
+        "true", "false", "new", "var", "return", "step", "parallel", "stepGroup", "org",
+        "account", "class", "shellScriptProvisioner", "status", "liteEngineTask",
+    }
+)  # fmt: skip
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def identifier_problem(identifier: str) -> str | None:
+    """Say what is wrong with an identifier, or None when it is valid."""
+    if not identifier:
+        return "The identifier cannot be empty."
+    if not IDENTIFIER_PATTERN.match(identifier):
+        if identifier[0].isdigit() or identifier[0] == "$":
+            return "The identifier must start with a letter or an underscore."
+        if len(identifier) > 128:
+            return "The identifier can be at most 128 characters long."
+        return "The identifier can hold only letters, digits, underscores and dollar signs."
+    if identifier in RESERVED_WORDS:
+        return f"'{identifier}' is a reserved word and cannot be an identifier."
+    return None
+
+
+def validate_identifier(identifier: str) -> str:
+    """Return the identifier, or raise InvalidInput saying what is wrong with it."""
+    problem = identifier_problem(identifier)
+    if problem:
+        raise InvalidInput(f"Invalid identifier '{_shorten(identifier)}': {problem}")
+    return identifier
+
+
+def derive_identifier(name: str, taken: Iterable[str] = ()) -> str:
+    """Make a valid identifier from a name, as Harness does as you type, avoiding `taken`."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^0-9a-zA-Z_$]+", "_", ascii_name.strip()).strip("_") or "certificate"
+    if base[0].isdigit() or base[0] == "$":
+        base = "_" + base
+    base = base[:128]
+    if base in RESERVED_WORDS:
+        base = base + "_"
+    taken_set = taken if isinstance(taken, (set, frozenset)) else set(taken)
+    if base not in taken_set:
+        return base
+    counter = 2
+    while True:
+        suffix = f"_{counter}"
+        candidate = base[: 128 - len(suffix)] + suffix
+        if candidate not in taken_set:
+            return candidate
+        counter += 1
+
+
+def name_problem(name: str) -> str | None:
+    """Say what is wrong with a display name, or None when it is valid."""
+    if not name.strip():
+        return "The name cannot be empty."
+    if len(name) > MAX_NAME_LENGTH:
+        return f"The name can be at most {MAX_NAME_LENGTH} characters long (it has {len(name)})."
+    if _CONTROL.search(name) or "\n" in name or "\r" in name:
+        return "The name cannot contain control characters or line breaks."
+    return None
+
+
+def validate_name(name: str) -> str:
+    """Return the name with surrounding white space removed, or raise InvalidInput."""
+    problem = name_problem(name)
+    if problem:
+        raise InvalidInput(f"Invalid name: {problem}")
+    return name.strip()
+
+
+def clean_name(text: str, fallback: str) -> str:
+    """A valid name made from text found in a certificate: control characters become spaces."""
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())[:MAX_NAME_LENGTH].strip()
+    return cleaned or fallback
+
+
+def validate_description(description: str) -> str:
+    """Return the description, or raise InvalidInput when it is too long or holds control bytes."""
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(
+            f"Invalid description: it can be at most {MAX_DESCRIPTION_LENGTH} characters long "
+            f"(it has {len(description)})."
+        )
+    if _CONTROL.search(description):
+        raise InvalidInput("Invalid description: it cannot contain control characters.")
+    return description.strip()
+
+
+def parse_tag(text: str) -> tuple[str, str]:
+    """Parse one `key` or `key:value` tag."""
+    key, _, value = text.partition(":")
+    key, value = key.strip(), value.strip()
+    if not key:
+        raise InvalidInput(f"Invalid tag '{_shorten(text)}': a tag needs a key, as key or key:value.")
+    for part in (key, value):
+        if len(part) > MAX_TAG_PART_LENGTH:
+            raise InvalidInput(
+                f"Invalid tag '{_shorten(text)}': keys and values can be at most {MAX_TAG_PART_LENGTH} characters long."
+            )
+        if _CONTROL.search(part) or "\n" in part:
+            raise InvalidInput(f"Invalid tag '{_shorten(text)}': it cannot contain control characters.")
+    return key, value
+
+
+def parse_tags(texts: Iterable[str]) -> dict[str, str]:
+    """Parse tags given one per item or comma-separated (`env:prod, team`); later keys win."""
+    tags: dict[str, str] = {}
+    for text in texts:
+        for piece in text.split(","):
+            if piece.strip():
+                key, value = parse_tag(piece)
+                tags[key] = value
+    return tags
+
+
+def format_tags(tags: Mapping[str, str]) -> str:
+    """Write tags back the way a person types them."""
+    return ", ".join(f"{k}:{v}" if v else k for k, v in tags.items())
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

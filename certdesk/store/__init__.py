@@ -1,0 +1,1 @@
+"""Persistence: one peewee DatabaseProxy, the models, schema versions and migrations."""
