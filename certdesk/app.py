@@ -15,8 +15,10 @@ from platformdirs import user_data_path, user_log_path
 
 from certdesk import cli
 from certdesk.domain.errors import CertdeskError
+from certdesk.services.bundle import Services
 from certdesk.services.certificates import CertificateService
 from certdesk.services.clock import SystemClock
+from certdesk.services.scopes import ScopeService
 from certdesk.store.connection import DatabaseInfo, close_db, init_db, sqlite_url
 
 APP_NAME = "certdesk"
@@ -61,11 +63,9 @@ def actor() -> str:
         return "unknown"
 
 
-def build_services(info: DatabaseInfo) -> cli.Services:
-    from certdesk.services.scopes import ScopeService
-
+def build_services(info: DatabaseInfo) -> Services:
     clock, who = SystemClock(), actor()
-    return cli.Services(
+    return Services(
         scopes=ScopeService(clock, who),
         certificates=CertificateService(clock, who),
         database_display=info.display,

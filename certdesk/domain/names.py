@@ -21,14 +21,17 @@ RESERVED_WORDS = frozenset(
     }
 )  # fmt: skip
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and lone surrogates (which
+# no encoding can store). Right-to-left marks and other format characters are ordinary text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def identifier_problem(identifier: str) -> str | None:
     """Say what is wrong with an identifier, or None when it is valid."""
     if not identifier:
         return "The identifier cannot be empty."
-    if not IDENTIFIER_PATTERN.match(identifier):
+    if not IDENTIFIER_PATTERN.fullmatch(identifier):  # `$` alone would accept a trailing newline
         if identifier[0].isdigit() or identifier[0] == "$":
             return "The identifier must start with a letter or an underscore."
         if len(identifier) > 128:
@@ -43,7 +46,7 @@ def validate_identifier(identifier: str) -> str:
     """Return the identifier, or raise InvalidInput saying what is wrong with it."""
     problem = identifier_problem(identifier)
     if problem:
-        raise InvalidInput(f"Invalid identifier '{_shorten(identifier)}': {problem}")
+        raise InvalidInput(f"Invalid identifier '{shorten_for_message(identifier)}': {problem}")
     return identifier
 
 
@@ -70,11 +73,12 @@ def derive_identifier(name: str, taken: Iterable[str] = ()) -> str:
 
 def name_problem(name: str) -> str | None:
     """Say what is wrong with a display name, or None when it is valid."""
-    if not name.strip():
+    stripped = name.strip()  # the name is stored stripped, so that is what the limit applies to
+    if not stripped:
         return "The name cannot be empty."
-    if len(name) > MAX_NAME_LENGTH:
-        return f"The name can be at most {MAX_NAME_LENGTH} characters long (it has {len(name)})."
-    if _CONTROL.search(name) or "\n" in name or "\r" in name:
+    if len(stripped) > MAX_NAME_LENGTH:
+        return f"The name can be at most {MAX_NAME_LENGTH} characters long (it has {len(stripped)})."
+    if _CONTROL.search(stripped):
         return "The name cannot contain control characters or line breaks."
     return None
 
@@ -94,30 +98,34 @@ def clean_name(text: str, fallback: str) -> str:
 
 
 def validate_description(description: str) -> str:
-    """Return the description, or raise InvalidInput when it is too long or holds control bytes."""
-    if len(description) > MAX_DESCRIPTION_LENGTH:
+    """Return the description, or raise InvalidInput when it is too long or holds control bytes.
+
+    Line breaks and tabs are allowed: a description may span several lines.
+    """
+    stripped = description.strip()
+    if len(stripped) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(
-            f"Invalid description: it can be at most {MAX_DESCRIPTION_LENGTH} characters long "
-            f"(it has {len(description)})."
+            f"Invalid description: it can be at most {MAX_DESCRIPTION_LENGTH} characters long (it has {len(stripped)})."
         )
-    if _CONTROL.search(description):
+    if _CONTROL_BUT_LAYOUT.search(stripped):
         raise InvalidInput("Invalid description: it cannot contain control characters.")
-    return description.strip()
+    return stripped
 
 
 def parse_tag(text: str) -> tuple[str, str]:
     """Parse one `key` or `key:value` tag."""
     key, _, value = text.partition(":")
     key, value = key.strip(), value.strip()
+    quoted = shorten_for_message(text)
     if not key:
-        raise InvalidInput(f"Invalid tag '{_shorten(text)}': a tag needs a key, as key or key:value.")
+        raise InvalidInput(f"Invalid tag '{quoted}': a tag needs a key, as key or key:value.")
     for part in (key, value):
         if len(part) > MAX_TAG_PART_LENGTH:
             raise InvalidInput(
-                f"Invalid tag '{_shorten(text)}': keys and values can be at most {MAX_TAG_PART_LENGTH} characters long."
+                f"Invalid tag '{quoted}': keys and values can be at most {MAX_TAG_PART_LENGTH} characters long."
             )
-        if _CONTROL.search(part) or "\n" in part:
-            raise InvalidInput(f"Invalid tag '{_shorten(text)}': it cannot contain control characters.")
+        if _CONTROL.search(part):
+            raise InvalidInput(f"Invalid tag '{quoted}': it cannot contain control characters.")
     return key, value
 
 
@@ -137,5 +145,10 @@ def format_tags(tags: Mapping[str, str]) -> str:
     return ", ".join(f"{k}:{v}" if v else k for k, v in tags.items())
 
 
-def _shorten(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def shorten_for_message(text: str, limit: int = 40) -> str:
+    """Text a person typed, fit to quote in a message: cut short, control characters escaped.
+
+    A lone surrogate would make the message itself impossible to print or log.
+    """
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", short)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from certdesk.domain.errors import InvalidInput
-from certdesk.domain.names import validate_identifier
+from certdesk.domain.names import shorten_for_message, validate_identifier
 
 
 class ScopeLevel(StrEnum):
@@ -36,7 +36,7 @@ class ScopePath:
         parts = tuple(cleaned.split("/"))
         if len(parts) > 3:
             raise InvalidInput(
-                f"Invalid scope '{text}': a scope is an account, an organization or a project, "
+                f"Invalid scope '{shorten_for_message(text)}': a scope is an account, an organization or a project, "
                 "so a path has at most three parts (account/organization/project)."
             )
         for part in parts:
@@ -86,9 +86,18 @@ class EntityRef:
     identifier: str
 
     def written_from(self, viewer: ScopePath) -> str:
-        """How this entity is referenced from the viewer's scope."""
+        """How this entity is referenced from the viewer's scope.
+
+        Only an entity in the viewer's scope or above it can be referenced; anything else raises
+        InvalidInput rather than writing a reference that would resolve to another entity.
+        """
         if self.scope == viewer:
             return self.identifier
+        if not viewer.is_within(self.scope):
+            raise InvalidInput(
+                f"'{self.identifier}' in {self.scope} cannot be used from {viewer}: "
+                "a scope can use only what belongs to it or to the scopes above it."
+            )
         prefix = "account" if self.scope.level is ScopeLevel.ACCOUNT else "org"
         return f"{prefix}.{self.identifier}"
 
@@ -100,6 +109,7 @@ def resolve_reference(reference: str, viewer: ScopePath) -> EntityRef:
     scope is refused, as is anything that would point below the viewer.
     """
     text = reference.strip()
+    quoted = shorten_for_message(text)
     prefix, dot, identifier = text.partition(".")
     if not dot:
         return EntityRef(viewer, validate_identifier(text))
@@ -109,6 +119,8 @@ def resolve_reference(reference: str, viewer: ScopePath) -> EntityRef:
     if prefix == "org":
         organization = viewer.organization
         if organization is None:
-            raise InvalidInput(f"Invalid reference '{text}': the account scope {viewer} has no organization above it.")
+            raise InvalidInput(
+                f"Invalid reference '{quoted}': the account scope {viewer} has no organization above it."
+            )
         return EntityRef(organization, identifier)
-    raise InvalidInput(f"Invalid reference '{text}': write an identifier, org.identifier or account.identifier.")
+    raise InvalidInput(f"Invalid reference '{quoted}': write an identifier, org.identifier or account.identifier.")

@@ -22,6 +22,18 @@ from certdesk.domain.errors import InvalidCertificate, PrivateKeyRefused
 _MARKER = re.compile(rb"-----(BEGIN|END) ([^\r\n-]{0,64})-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"X.509 CERTIFICATE"}
 _PKCS7_LABELS = {b"PKCS7", b"PKCS #7 SIGNED DATA", b"CMS"}
+# Any key block, whatever its flavour: PKCS#8, RSA, EC, ENCRYPTED, OPENSSH, PGP ... PRIVATE KEY BLOCK.
+_PRIVATE_KEY = re.compile(rb"-----(?:BEGIN|END) [^\r\n-]{0,64}PRIVATE KEY", re.IGNORECASE)
+# What cryptography raises for a certificate it cannot read; not all of them are ValueError.
+_UNREADABLE = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
 
 
 @dataclass(frozen=True)
@@ -81,16 +93,32 @@ def load_certificates(data: bytes | str) -> list[x509.Certificate]:
     Raises InvalidCertificate with the standard first line and a precise second line, or
     PrivateKeyRefused when a private key is present (the key itself is never echoed).
     """
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    raw = _as_bytes(data)
     if not raw.strip():
         raise InvalidCertificate("The input is empty.")
     if b"-----BEGIN" in raw or b"-----END" in raw:
+        if raw[:1] == b"\x30":  # a DER file may hold a marker inside a field (a subject, say)
+            try:
+                return _load_der(raw)
+            except InvalidCertificate:
+                pass
         return _load_pem(raw)
     return _load_der(raw)
 
 
+def _as_bytes(data: bytes | str) -> bytes:
+    if not isinstance(data, str):
+        return bytes(data)
+    if not data.strip():
+        return b""
+    try:
+        return data.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no bytes stand for: keep it, it cannot be base64
+        return data.encode("utf-8", "surrogatepass")
+
+
 def _load_pem(raw: bytes) -> list[x509.Certificate]:
-    if re.search(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----", raw):
+    if _PRIVATE_KEY.search(raw):
         raise PrivateKeyRefused()
     certificates: list[x509.Certificate] = []
     open_marker: re.Match[bytes] | None = None
@@ -156,7 +184,7 @@ def _decode_block(label: bytes, body: bytes, line: int, before: int) -> list[x50
         return _load_pkcs7_der(der, f"The {name} bundle on line {line}")
     try:
         return [x509.load_der_x509_certificate(der)]
-    except ValueError as error:
+    except _UNREADABLE as error:
         raise InvalidCertificate(f"Certificate {before + 1} (line {line}) does not parse: {_reason(error)}.") from None
 
 
@@ -167,17 +195,29 @@ def _load_der(raw: bytes) -> list[x509.Certificate]:
         )
     try:
         return [x509.load_der_x509_certificate(raw)]
-    except ValueError as cert_error:
+    except _UNREADABLE as cert_error:
         try:
             return _load_pkcs7_der(raw, "The PKCS#7 bundle")
         except InvalidCertificate:
+            if _is_der_private_key(raw):
+                raise PrivateKeyRefused() from None
             raise InvalidCertificate(f"The binary input is not a DER certificate: {_reason(cert_error)}.") from None
+
+
+def _is_der_private_key(raw: bytes) -> bool:
+    try:
+        serialization.load_der_private_key(raw, password=None, unsafe_skip_rsa_key_validation=True)
+    except TypeError:  # an encrypted key, and no password was given: still a key
+        return True
+    except _UNREADABLE:
+        return False
+    return True
 
 
 def _load_pkcs7_der(der: bytes, what: str) -> list[x509.Certificate]:
     try:
         certificates = pkcs7.load_der_pkcs7_certificates(der)
-    except (ValueError, UnsupportedAlgorithm) as error:
+    except _UNREADABLE as error:
         raise InvalidCertificate(f"{what} does not parse: {_reason(error)}.") from None
     if not certificates:
         raise InvalidCertificate(f"{what} holds no certificate.")
@@ -192,10 +232,14 @@ def _reason(error: Exception) -> str:
 
 def describe(certificate: x509.Certificate) -> CertificateInfo:
     """Extract what a person reads about a certificate; refuses one whose fields do not parse."""
+    return _describe_or_refuse(certificate, "A certificate")
+
+
+def _describe_or_refuse(certificate: x509.Certificate, what: str) -> CertificateInfo:
     try:
         return _describe(certificate)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-        raise InvalidCertificate(f"A certificate has a field that does not parse: {_reason(error)}.") from None
+    except _UNREADABLE as error:
+        raise InvalidCertificate(f"{what} has a field that does not parse: {_reason(error)}.") from None
 
 
 def _describe(certificate: x509.Certificate) -> CertificateInfo:
@@ -215,7 +259,7 @@ def _describe(certificate: x509.Certificate) -> CertificateInfo:
         subject_cn=_common_name(subject),
         issuer=issuer.rfc4514_string(),
         issuer_cn=_common_name(issuer),
-        serial=_colon_hex(certificate.serial_number.to_bytes(_byte_length(certificate.serial_number), "big")),
+        serial=_serial_hex(certificate.serial_number),
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
         sha256=certificate.fingerprint(hashes.SHA256()).hex(),
@@ -229,8 +273,11 @@ def _describe(certificate: x509.Certificate) -> CertificateInfo:
     )
 
 
-def _byte_length(number: int) -> int:
-    return max(1, (number.bit_length() + 7) // 8)
+def _serial_hex(number: int) -> str:
+    """The serial's bytes as the certificate holds them (two's complement when it is negative)."""
+    if number < 0:  # RFC 5280 forbids it, but old certificates have them
+        return _colon_hex(number.to_bytes(((-number - 1).bit_length() + 8) // 8, "big", signed=True))
+    return _colon_hex(number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big"))
 
 
 def _colon_hex(data: bytes) -> str:
@@ -295,6 +342,7 @@ def analyse_certificates(loaded: Sequence[x509.Certificate], now: datetime) -> C
     warnings: list[str] = []
     unique: list[x509.Certificate] = []
     seen: dict[bytes, int] = {}
+    described: dict[int, CertificateInfo] = {}
     for position, certificate in enumerate(loaded, 1):
         digest = certificate.fingerprint(hashes.SHA256())
         if digest in seen:
@@ -302,11 +350,13 @@ def analyse_certificates(loaded: Sequence[x509.Certificate], now: datetime) -> C
             continue
         seen[digest] = position
         unique.append(certificate)
+        # Describe before ordering: ordering reads names, and a name that does not parse is a refusal.
+        described[id(certificate)] = _describe_or_refuse(certificate, f"Certificate {position}")
 
     ordered, is_chain = _order_chain(unique)
     if is_chain and ordered != unique:
         warnings.append("The certificates were given out of order; they are kept leaf first.")
-    members = [describe(certificate) for certificate in ordered]
+    members = [described[id(certificate)] for certificate in ordered]
     if is_chain:
         warnings.extend(_link_warnings(ordered, members))
     elif len(ordered) > 1 and not all(_is_self_issued(c) for c in ordered):
@@ -318,7 +368,12 @@ def analyse_certificates(loaded: Sequence[x509.Certificate], now: datetime) -> C
                 f"The issuer of '{top_info.display_name}' ({top_info.issuer}) is not included; "
                 "a client also needs that issuer to trust this chain."
             )
-    for position, info in enumerate(members, 1):
+    for position, (certificate, info) in enumerate(zip(ordered, members, strict=True), 1):
+        if certificate.serial_number <= 0:
+            warnings.append(
+                f"Certificate {position} ('{info.display_name}') has a serial number that is zero or negative, "
+                "which RFC 5280 forbids; some software refuses such certificates."
+            )
         state = info.validity_at(now)
         if state == "expired":
             warnings.append(
@@ -352,15 +407,16 @@ def _order_chain(certificates: list[x509.Certificate]) -> tuple[list[x509.Certif
     leaves = [c for c in certificates if id(c) not in issuers_of_others]
     if len(leaves) != 1:
         return certificates, False
-    path = [leaves[0]]
+    path, in_path = [leaves[0]], {id(leaves[0])}  # a set keeps a long chain linear
     while len(path) < len(certificates):
         current = path[-1]
         if _is_self_issued(current):
             break
-        candidates = [c for c in by_subject.get(current.issuer, ()) if c not in path]
+        candidates = [c for c in by_subject.get(current.issuer, ()) if id(c) not in in_path]
         if len(candidates) != 1:
             break
         path.append(candidates[0])
+        in_path.add(id(candidates[0]))
     if len(path) != len(certificates):
         return certificates, False
     return path, True
@@ -405,3 +461,8 @@ def to_der(pem: str) -> list[bytes]:
 def to_pkcs7(pem: str, encoding: serialization.Encoding = serialization.Encoding.DER) -> bytes:
     """A PKCS#7 (.p7b) bundle of the certificates in stored PEM."""
     return pkcs7.serialize_certificates(load_certificates(pem), encoding)
+
+
+def to_pem_text(data: bytes | str) -> str:
+    """Any accepted input (PEM, DER, PKCS#7) as the PEM text of its certificates, in order."""
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in load_certificates(data))

@@ -145,6 +145,21 @@ class CertificateService:
             )
         return result
 
+    def position_of(self, query: CertificateQuery, scope: ScopePath | str, identifier: str) -> int | None:
+        """Where a certificate stands in the query's order (None when the query hides it)."""
+        column = _SORT_COLUMNS[query.sort]
+        found = fetch_tuples(
+            self._filtered(query)
+            .where((Scope.path == str(scope)) & (Certificate.identifier == identifier))
+            .select(column, Certificate.id)
+        )
+        if not found:
+            return None
+        value, cert_id = found[0]
+        ahead = column > value if query.descending else column < value
+        before = ahead | ((column == value) & (Certificate.id < cert_id))
+        return int(self._filtered(query).where(before).count())
+
     def _users_of(self, certificate_ids: Sequence[int]) -> dict[int, tuple[ConnectorUse, ...]]:
         """The connectors using each certificate; connectors are few, so one query serves a page."""
         users: dict[int, list[ConnectorUse]] = {}

@@ -11,7 +11,7 @@ import peewee
 from playhouse.db_url import connect
 
 from certdesk.domain.errors import DatabaseError, InvalidInput
-from certdesk.store.migrations import migrate
+from certdesk.store.migrations import migrate, refuse_foreign_tables
 from certdesk.store.models import db
 
 BUSY_TIMEOUT_MS = 15_000
@@ -75,6 +75,9 @@ def init_db(url: str, *, migrate_schema: bool = True) -> DatabaseInfo:
     if migrate_schema:
         try:
             migrate(database, info.sqlite_path)
+        except DatabaseError:
+            database.close()
+            raise
         except (peewee.DatabaseError, sqlite3.DatabaseError) as error:
             database.close()
             raise DatabaseError(_explain(error, info)) from None
@@ -96,6 +99,7 @@ def _open_sqlite(path: Path) -> peewee.SqliteDatabase:
                     f"Cannot open the database {path}: the file is not a certdesk database "
                     "(it is not an SQLite file). Nothing was changed."
                 )
+        _refuse_foreign_sqlite(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -106,6 +110,23 @@ def _open_sqlite(path: Path) -> peewee.SqliteDatabase:
     except (peewee.DatabaseError, peewee.OperationalError) as error:
         raise DatabaseError(_explain(error, describe_url(sqlite_url(path)))) from None
     return database
+
+
+def _refuse_foreign_sqlite(path: Path) -> None:
+    """Look at an existing file's tables before the pragmas (WAL mode) change anything in it."""
+    try:
+        probe = sqlite3.connect(str(path))
+        try:
+            query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
+            tables = {name for (name,) in probe.execute(query)}
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError:
+        return  # a damaged file: the regular open below explains it
+    try:
+        refuse_foreign_tables(tables)
+    except DatabaseError as error:
+        raise DatabaseError(f"Cannot open the database {path}: {error.message} Nothing was changed.") from None
 
 
 def _open_postgres(info: DatabaseInfo) -> peewee.Database:

@@ -29,7 +29,9 @@ class UtcDateTimeField(peewee.TextField):
 
 def to_iso(value: datetime) -> str:
     """The stored text of an instant: fixed width, so text order is time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat, unlike strftime("%Y"), pads years before 1000 to four digits (a certificate's
+    # GeneralizedTime can hold one), so the text still sorts and parses back.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class JsonField(peewee.TextField):

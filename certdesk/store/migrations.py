@@ -25,12 +25,17 @@ STEPS: tuple[Step, ...] = (_create_v1,)
 SCHEMA_VERSION = len(STEPS)
 
 
+def refuse_foreign_tables(tables: set[str]) -> None:
+    """Refuse a database that holds tables but not certdesk's schema_meta: it belongs to someone else."""
+    if tables and "schema_meta" not in tables:
+        raise DatabaseError("This database holds tables that are not certdesk's; certdesk will not touch it.")
+
+
 def read_version(database: peewee.Database) -> int:
     """The schema version stored in the database; 0 for an empty database."""
     tables = set(database.get_tables())
+    refuse_foreign_tables(tables)
     if "schema_meta" not in tables:
-        if tables:
-            raise DatabaseError("This database holds tables that are not certdesk's; certdesk will not touch it.")
         return 0
     row = SchemaMeta.get_or_none(SchemaMeta.key == "schema_version")
     return int(row.value) if row else 0
@@ -49,8 +54,9 @@ def migrate(database: peewee.Database, sqlite_path: Path | None, steps: tuple[St
         return found
     if found > 0 and sqlite_path is not None:
         backup_sqlite(database, sqlite_path, found)
-    for version in range(found + 1, target + 1):
-        with database.atomic():
+    # All steps in one transaction: a step that fails leaves the database at the version it had.
+    with database.atomic():
+        for version in range(found + 1, target + 1):
             steps[version - 1](database)
             SchemaMeta.delete().where(SchemaMeta.key == "schema_version").execute()
             SchemaMeta.create(key="schema_version", value=str(version))

@@ -1,0 +1,1 @@
+"""The PySide6 window: navigator, lists, wizard and dialogs. Qt lives only here."""
