@@ -352,7 +352,7 @@ def _cert_import(args: argparse.Namespace, services: Services, out: TextIO, err:
     estimate = sum(data.count(b"-----BEGIN") or 1 for _, data in readable)
     progress = _progress_printer(err) if estimate > PROGRESS_THRESHOLD and not args.json else None
     outcome = services.certificates.import_sources(args.scope, readable, progress=progress, total_hint=estimate)
-    if progress is not None:
+    if progress is not None and _is_terminal(err):
         err.write("\n")
     refused = [(r.source, r.reason) for r in outcome.refused] + unreadable
     if args.json:
@@ -380,11 +380,32 @@ def _cert_import(args: argparse.Namespace, services: Services, out: TextIO, err:
 
 
 def _progress_printer(err: TextIO) -> Callable[[int, int], None]:
-    def show(done: int, total: int) -> None:
-        err.write(f"\rImporting: {done:,} of about {total:,} certificates")
-        err.flush()
+    """One line redrawn in place on a terminal; in a log or a pipe, a line per tenth of the work."""
+    if _is_terminal(err):
 
-    return show
+        def redraw(done: int, total: int) -> None:
+            err.write(f"\rImporting: {done:,} of about {total:,} certificates")
+            err.flush()
+
+        return redraw
+    shown = -1
+
+    def append(done: int, total: int) -> None:
+        nonlocal shown
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown:
+            shown = tenth
+            err.write(f"Importing: {done:,} of about {total:,} certificates\n")
+            err.flush()
+
+    return append
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        return False
 
 
 def _cert_list(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:

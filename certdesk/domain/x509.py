@@ -24,6 +24,8 @@ _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"X.509 CERTIFICATE"}
 _PKCS7_LABELS = {b"PKCS7", b"PKCS #7 SIGNED DATA", b"CMS"}
 # Any key block, whatever its flavour: PKCS#8, RSA, EC, ENCRYPTED, OPENSSH, PGP ... PRIVATE KEY BLOCK.
 _PRIVATE_KEY = re.compile(rb"-----(?:BEGIN|END) [^\r\n-]{0,64}PRIVATE KEY", re.IGNORECASE)
+# The DER of an OBJECT IDENTIFIER 1.2.840.113549.1.7 (PKCS#7), less its last arc.
+_PKCS7_OID_PREFIX = bytes.fromhex("06092a864886f70d0107")
 # What cryptography raises for a certificate it cannot read; not all of them are ValueError.
 _UNREADABLE = (
     ValueError,
@@ -196,12 +198,19 @@ def _load_der(raw: bytes) -> list[x509.Certificate]:
     try:
         return [x509.load_der_x509_certificate(raw)]
     except _UNREADABLE as cert_error:
-        try:
+        if _is_pkcs7_content_info(raw):  # then the PKCS#7 reader says best what is wrong
             return _load_pkcs7_der(raw, "The PKCS#7 bundle")
-        except InvalidCertificate:
-            if _is_der_private_key(raw):
-                raise PrivateKeyRefused() from None
-            raise InvalidCertificate(f"The binary input is not a DER certificate: {_reason(cert_error)}.") from None
+        if _is_der_private_key(raw):
+            raise PrivateKeyRefused() from None
+        raise InvalidCertificate(f"The binary input is not a DER certificate: {_reason(cert_error)}.") from None
+
+
+def _is_pkcs7_content_info(raw: bytes) -> bool:
+    """True when the outer SEQUENCE starts with a PKCS#7 content type (1.2.840.113549.1.7.x)."""
+    if len(raw) < 2:
+        return False
+    start = 2 + (raw[1] & 0x7F if raw[1] & 0x80 else 0)
+    return raw[start : start + len(_PKCS7_OID_PREFIX)] == _PKCS7_OID_PREFIX
 
 
 def _is_der_private_key(raw: bytes) -> bool:
@@ -218,6 +227,8 @@ def _load_pkcs7_der(der: bytes, what: str) -> list[x509.Certificate]:
     try:
         certificates = pkcs7.load_der_pkcs7_certificates(der)
     except _UNREADABLE as error:
+        if isinstance(error, ValueError) and "no certificate" in str(error).lower():
+            raise InvalidCertificate(f"{what} holds no certificate.") from None
         raise InvalidCertificate(f"{what} does not parse: {_reason(error)}.") from None
     if not certificates:
         raise InvalidCertificate(f"{what} holds no certificate.")
@@ -359,8 +370,12 @@ def analyse_certificates(loaded: Sequence[x509.Certificate], now: datetime) -> C
     members = [described[id(certificate)] for certificate in ordered]
     if is_chain:
         warnings.extend(_link_warnings(ordered, members))
-    elif len(ordered) > 1 and not all(_is_self_issued(c) for c in ordered):
-        warnings.append("The certificates do not form a single chain; they are kept as a bundle in the order given.")
+    else:  # a lone root, or a bundle of roots, is checked as the top of a chain would be
+        warnings.extend(_self_signature_warnings(ordered, members))
+        if len(ordered) > 1 and not all(_is_self_issued(c) for c in ordered):
+            warnings.append(
+                "The certificates do not form a single chain; they are kept as a bundle in the order given."
+            )
     if is_chain or len(ordered) == 1:
         top, top_info = ordered[-1], members[-1]
         if not _is_self_issued(top):
@@ -443,6 +458,14 @@ def _link_warnings(ordered: list[x509.Certificate], members: list[CertificateInf
                 "certificate but is not marked as a CA."
             )
     return warnings
+
+
+def _self_signature_warnings(certificates: list[x509.Certificate], members: list[CertificateInfo]) -> list[str]:
+    return [
+        f"The signature of certificate {position} ('{info.display_name}') does not verify against itself."
+        for position, (certificate, info) in enumerate(zip(certificates, members, strict=True), 1)
+        if _is_self_issued(certificate) and not _signed_by(certificate, certificate)
+    ]
 
 
 def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:

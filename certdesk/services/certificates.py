@@ -350,14 +350,22 @@ class CertificateService:
                     f"Its SSL/TLS certificate '{row.name}' ({scope_path}/{row.identifier}) was deleted "
                     f"on {now:%Y-%m-%d %H:%M} UTC by {self.actor}; choose another certificate."
                 )
+                attached = fetch_tuples(
+                    Connector.select(Scope.path, Connector.identifier, Connector.needs_attention,
+                                     Connector.attention_reason)
+                    .join(Scope).where(Connector.certificate == row.id).order_by(Connector.id)
+                )  # fmt: skip
                 Connector.update(
                     certificate=None, needs_attention=True, attention_reason=reason,
                     version=Connector.version + 1, updated_at=now, updated_by=self.actor,
                 ).where(Connector.certificate == row.id).execute()  # fmt: skip
-                for user in users:
+                for path, connector_id, attention, old_reason in attached:
                     record(
-                        at=now, actor=self.actor, action="detach", entity="connector", scope=user.scope,
-                        identifier=user.identifier, summary=reason,
+                        at=now, actor=self.actor, action="detach", entity="connector",
+                        scope=ScopePath.parse(path), identifier=connector_id, summary=reason,
+                        before={"certificate": f"{scope_path}/{row.identifier}", "needs_attention": attention,
+                                "attention_reason": old_reason},
+                        after={"certificate": None, "needs_attention": True, "attention_reason": reason},
                     )  # fmt: skip
             before = {"name": row.name, "sha256": row.sha256, "pem": row.pem, "tags": row.tags}
             row.delete_instance()
@@ -413,6 +421,8 @@ class CertificateService:
                             outcome.cancelled = True
                             break
                         done += 1
+                        if progress is not None and done % 100 == 0:  # before a duplicate can skip it
+                            progress(done, max(total_hint, done))
                         info = describe(certificate)
                         if info.sha256 in source_known:
                             duplicates += 1
@@ -428,15 +438,17 @@ class CertificateService:
                         })  # fmt: skip
                         audits.append(
                             audit_row(now, self.actor, "import", "certificate", scope_path, identifier,
-                                      f"Imported certificate {name} from {label}")
+                                      f"Imported certificate {name} from {label}", after=_snapshot(fields))
                         )  # fmt: skip
                         added.append(identifier)
                         if len(pending) >= IMPORT_BATCH:
                             _flush(pending, audits)
-                        if progress is not None and done % 100 == 0:
-                            progress(done, max(total_hint, done))
                     else:
-                        _flush(pending, audits)
+                        if cancelled is not None and cancelled():  # asked for while this source was read
+                            transaction.rollback()
+                            outcome.cancelled = True
+                        else:
+                            _flush(pending, audits)
             except InvalidCertificate as error:
                 outcome.refused.append(Refusal(label, error.message.splitlines()[-1]))
                 continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+LOOPBACK = "127.0.0.1"
+WRONG_HOST = "wrong-host.certdesk.test"
 
 
 @lru_cache(maxsize=8)
@@ -171,3 +173,55 @@ def make_bundle(count: int, prefix: str = "bulk") -> str:
         )
         parts.append(certificate.public_bytes(serialization.Encoding.PEM).decode())
     return "".join(parts)
+
+
+# TLS material for a test server: what it presents and what a client should trust, valid or broken on purpose.
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """What a server presents (leaf first, then what it sends along) and what a well-configured client trusts."""
+
+    chain_pem: str
+    key_pem: str = field(repr=False)
+    ca_pem: str
+
+    @property
+    def leaf_der(self) -> bytes:
+        return x509.load_pem_x509_certificates(self.chain_pem.encode())[0].public_bytes(serialization.Encoding.DER)
+
+
+def valid_tls(pki: Pki) -> ServerTls:
+    """(a) Leaf for localhost/127.0.0.1 from the intermediate, served with the intermediate."""
+    return ServerTls(pki.server.pem + pki.intermediate.pem, pki.server.key_pem(), pki.root.pem)
+
+
+def missing_intermediate_tls(pki: Pki) -> ServerTls:
+    """(b) The same leaf served alone: a client trusting only the root cannot build the chain."""
+    return ServerTls(pki.server.pem, pki.server.key_pem(), pki.root.pem)
+
+
+def expired_tls(pki: Pki) -> ServerTls:
+    """(c) A leaf that expired yesterday, otherwise valid and served with the intermediate."""
+    now = datetime.now(UTC)
+    leaf = make_certificate(
+        "localhost",
+        issuer=pki.intermediate,
+        dns_names=("localhost",),
+        ip_addresses=(LOOPBACK,),
+        not_before=now - timedelta(days=30),
+        not_after=now - timedelta(days=1),
+    )
+    return ServerTls(leaf.pem + pki.intermediate.pem, leaf.key_pem(), pki.root.pem)
+
+
+def wrong_host_tls(pki: Pki, host: str = WRONG_HOST) -> ServerTls:
+    """(d) A valid chain whose leaf names another host only (no localhost, no 127.0.0.1)."""
+    leaf = make_certificate(host, issuer=pki.intermediate, dns_names=(host,), days=30)
+    return ServerTls(leaf.pem + pki.intermediate.pem, leaf.key_pem(), pki.root.pem)
+
+
+def self_signed_tls() -> ServerTls:
+    """(e) A self-signed leaf for localhost/127.0.0.1; trusting it means pinning this very certificate."""
+    leaf = make_certificate("localhost", dns_names=("localhost",), ip_addresses=(LOOPBACK,), days=30)
+    return ServerTls(leaf.pem, leaf.key_pem(), leaf.pem)

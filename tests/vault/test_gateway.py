@@ -100,7 +100,8 @@ def test_wrong_host_lists_the_names_the_certificate_holds(
     report = gateway.test(settings_for(openbao_wrong_host.url), openbao_wrong_host.ca_pem, Credentials(token="x"))
     text = detail(report, "TLS")
     assert text.startswith("Hostname mismatch")
-    assert "wrong-host.certdesk.test" in text and "'127.0.0.1'" in text
+    assert "wrong-host.certdesk.test" in text
+    assert "'127.0.0.1'" in text
 
 
 def test_missing_intermediate_is_named(
