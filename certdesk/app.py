@@ -18,7 +18,10 @@ from certdesk.domain.errors import CertdeskError
 from certdesk.services.bundle import Services
 from certdesk.services.certificates import CertificateService
 from certdesk.services.clock import SystemClock
+from certdesk.services.connectors import ConnectorService
 from certdesk.services.scopes import ScopeService
+from certdesk.services.secrets import SecretStore
+from certdesk.services.vault import VaultGateway
 from certdesk.store.connection import DatabaseInfo, close_db, init_db, sqlite_url
 
 APP_NAME = "certdesk"
@@ -69,6 +72,7 @@ def build_services(info: DatabaseInfo) -> Services:
         scopes=ScopeService(clock, who),
         certificates=CertificateService(clock, who),
         database_display=info.display,
+        connectors=ConnectorService(clock, who, SecretStore(), VaultGateway(clock)),
     )
 
 

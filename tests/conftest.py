@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import keyring
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from certdesk.services.certificates import CertificateService  # noqa: E402
-from certdesk.services.scopes import ScopeService  # noqa: E402
-from certdesk.store.connection import DatabaseInfo, close_db, init_db, sqlite_url  # noqa: E402
+from certdesk.services.certificates import CertificateService
+from certdesk.services.scopes import ScopeService
+from certdesk.store.connection import DatabaseInfo, close_db, init_db, sqlite_url
+from tests.helpers.keyrings import MemoryKeyring
 
 
 class SettableClock:
@@ -24,6 +26,14 @@ class SettableClock:
 
     def now(self) -> datetime:
         return self.fixed or datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> MemoryKeyring:
+    """No test ever touches the person's real keyring: every test gets an empty in-memory one."""
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)  # never the platform's: probing it would reach the desktop session
+    return backend
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from certdesk.services.certificates import CertificateService
+from certdesk.services.connectors import ConnectorService
 from certdesk.services.scopes import ScopeService
 
 
@@ -13,3 +14,9 @@ class Services:
     scopes: ScopeService
     certificates: CertificateService
     database_display: str
+    connectors: ConnectorService | None = None  # required once every caller passes it
+
+    def connector_service(self) -> ConnectorService:
+        if self.connectors is None:
+            raise RuntimeError("connector service not configured")
+        return self.connectors

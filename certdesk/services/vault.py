@@ -290,6 +290,16 @@ class VaultGateway:
                 engines.append((path.rstrip("/"), int((info.get("options") or {}).get("version") or 1)))
         return sorted(engines)
 
+    def token_facts(self, settings: VaultSettings, trust_pem: str | None, token: str) -> tuple[list[str], bool]:
+        """The token's policies and whether it is renewable (lookup-self), for the rules at save time."""
+        with self.client(settings, trust_pem) as client:
+            client.token = token
+            try:
+                data = client.auth.token.lookup_self()["data"]
+            except (hvac.exceptions.VaultError, requests.RequestException) as error:
+                raise VaultProblem(f"The token could not be looked up: {_reason(error)}.") from None
+        return list(data.get("policies") or []), bool(data.get("renewable"))
+
     def renew(self, settings: VaultSettings, trust_pem: str | None, credentials: Credentials) -> str:
         """Renew the connector's token (renew-self); say until when, without any secret."""
         with self.client(settings, trust_pem) as client:

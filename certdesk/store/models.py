@@ -88,6 +88,7 @@ class Connector(BaseModel):
     kind = peewee.CharField(max_length=32)
     settings = JsonField(default=dict)
     certificate = peewee.ForeignKeyField(Certificate, null=True, backref="connectors", on_delete="SET NULL")
+    certificate_id: Any
     needs_attention = peewee.BooleanField(default=False)
     attention_reason = peewee.TextField(default="")
     last_test_at = UtcDateTimeField(null=True)
