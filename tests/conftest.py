@@ -13,7 +13,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from certdesk.services.certificates import CertificateService
+from certdesk.services.connectors import ConnectorService
 from certdesk.services.scopes import ScopeService
+from certdesk.services.secrets import SecretStore
+from certdesk.services.vault import VaultGateway
 from certdesk.store.connection import DatabaseInfo, close_db, init_db, sqlite_url
 from tests.helpers.keyrings import MemoryKeyring
 
@@ -74,6 +77,11 @@ def scopes(database: DatabaseInfo, clock: SettableClock) -> ScopeService:
 @pytest.fixture
 def certificates(database: DatabaseInfo, clock: SettableClock) -> CertificateService:
     return CertificateService(clock, "tester")
+
+
+@pytest.fixture
+def connectors(database: DatabaseInfo, clock: SettableClock, memory_keyring: MemoryKeyring) -> ConnectorService:
+    return ConnectorService(clock, "tester", SecretStore(memory_keyring), VaultGateway(clock))
 
 
 @pytest.fixture

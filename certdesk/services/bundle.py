@@ -13,10 +13,5 @@ from certdesk.services.scopes import ScopeService
 class Services:
     scopes: ScopeService
     certificates: CertificateService
+    connectors: ConnectorService
     database_display: str
-    connectors: ConnectorService | None = None  # required once every caller passes it
-
-    def connector_service(self) -> ConnectorService:
-        if self.connectors is None:
-            raise RuntimeError("connector service not configured")
-        return self.connectors

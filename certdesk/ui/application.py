@@ -70,6 +70,7 @@ def run(
         QTimer.singleShot(0, finish)
     else:
         QTimer.singleShot(0, window.first_run)
+        window.connectors_page.start_renewals()
     code = app.exec()
     runner.wait_for_done()
     return int(code)

@@ -33,6 +33,7 @@ from certdesk.services.clock import Clock
 from certdesk.services.views import CertificateDetail, CertificateQuery, CertificateRow, DeleteOutcome, ImportOutcome
 from certdesk.ui.about import show_about
 from certdesk.ui.certificate_model import COLUMNS, ROW_ROLE, CertificateTableModel
+from certdesk.ui.connectors_page import ConnectorsPage
 from certdesk.ui.details import DetailsPanel
 from certdesk.ui.dialogs import DeleteCertificateDialog, FirstRunDialog, ForceDeleteDialog, ScopeDialog
 from certdesk.ui.events import AppEvents, Change
@@ -78,6 +79,10 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("scopeTabs")
         self.tabs.addTab(self.certificates_page, icon("certificate"), self.tr("Certificates"))
+        self.connectors_page = ConnectorsPage(services.connectors, runner, prompter)
+        self.connectors_page.changed.connect(self._connectors_changed)
+        self.connectors_page.failed.connect(self._show_error)
+        self.tabs.addTab(self.connectors_page, icon("app"), self.tr("Connectors"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.scope_tree)
@@ -286,6 +291,7 @@ class MainWindow(QMainWindow):
                 descending=previous.descending if previous else False,
             )
         self._set_query(query)
+        self.connectors_page.set_scope(path)
 
     def _set_query(self, query: CertificateQuery | None, select: tuple[str, str] | None = None) -> None:
         self.model.set_query(query)
@@ -509,7 +515,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 8000)
         self.toast.show_message(text)
 
+    def _connectors_changed(self, text: str) -> None:
+        self._announce(Change("connector", "update", str(self.current_scope() or "")), text)
+
     def _changed(self, change: Change) -> None:
+        if change.entity == "connector":
+            self._set_query(self.model.query)  # the Used by column follows the connectors
+            return
         if change.entity == "scope":
             select = ScopePath.parse(change.scope) if change.action != "delete" else None
             if select is None:
@@ -518,6 +530,7 @@ class MainWindow(QMainWindow):
             self.reload_scopes(select)
             return
         current = self.current_scope()
+        self.connectors_page.refresh()  # a forced deletion detaches connectors
         self.reload_scopes(current)
         if current is None:
             return

@@ -12,8 +12,6 @@ from certdesk.domain.errors import Conflict, InUse, InvalidInput, NotFound
 from certdesk.services.certificates import CertificateService
 from certdesk.services.connectors import ConnectorDraft, ConnectorService
 from certdesk.services.scopes import ScopeService
-from certdesk.services.secrets import SecretStore
-from certdesk.services.vault import VaultGateway
 from certdesk.services.views import CertificateDraft
 from tests.conftest import SettableClock
 from tests.helpers.keyrings import MemoryKeyring
@@ -27,11 +25,6 @@ from tests.helpers.openbao import (
 )
 
 pytestmark = pytest.mark.vault
-
-
-@pytest.fixture
-def connectors(database: object, clock: SettableClock, memory_keyring: MemoryKeyring) -> ConnectorService:
-    return ConnectorService(clock, "tester", SecretStore(memory_keyring), VaultGateway(clock))
 
 
 @pytest.fixture
