@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -77,6 +77,7 @@ class VaultConnectorDialog(QDialog):
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.error_label = QLabel()
         self.error_label.setObjectName("connectorError")
@@ -134,7 +135,7 @@ class VaultConnectorDialog(QDialog):
         self.secret_id_edit = self._line("secretIdEdit", self.tr("Secret Id"))
         self.secret_id_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.sink_path_edit = self._line("sinkPathEdit", self.tr("Sink path"), "/var/run/vault-agent/token")
-        self.auth_stack = QStackedWidget()
+        self.auth_stack = _FittingStack()
         for rows in (
             (("Token", self.token_edit),),
             (("Role Id", self.role_id_edit), ("Secret Id", self.secret_id_edit)),
@@ -188,6 +189,8 @@ class VaultConnectorDialog(QDialog):
         self.certificate_combo = QComboBox()
         self.certificate_combo.setObjectName("certificateCombo")
         self.certificate_combo.setAccessibleName(self.tr("SSL/TLS certificate for this connector"))
+        self.certificate_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.certificate_combo.setMinimumContentsLength(28)
         self.certificate_combo.addItem(self.tr(SYSTEM_STORE), None)
         model = self.certificate_combo.model()
         current_group = None
@@ -288,8 +291,11 @@ class VaultConnectorDialog(QDialog):
 
     def _auth_changed(self) -> None:
         self.auth_stack.setCurrentIndex(self.auth_combo.currentIndex())
-        method = self.auth_combo.currentData()
-        self.renewal_spin.setEnabled(isinstance(method, AuthMethod) and method.renews)
+        self.auth_stack.updateGeometry()
+        self.renewal_spin.setEnabled(self.auth_method().renews)
+
+    def auth_method(self) -> AuthMethod:
+        return list(AuthMethod)[max(self.auth_combo.currentIndex(), 0)]
 
     def problem(self) -> str | None:
         name = self.name_edit.text()
@@ -312,10 +318,9 @@ class VaultConnectorDialog(QDialog):
 
     def draft(self) -> ConnectorDraft:
         """What the dialog holds now; raises CertdeskError when a field breaks a rule."""
-        method = self.auth_combo.currentData()
         settings = VaultSettings(
             url=self.url_edit.text(),
-            auth=method if isinstance(method, AuthMethod) else AuthMethod.TOKEN,
+            auth=self.auth_method(),
             base_path=self.base_path_edit.text(),
             namespace=self.namespace_edit.text(),
             role_id=self.role_id_edit.text(),
@@ -482,6 +487,18 @@ class VaultConnectorDialog(QDialog):
             return
         self.cancel_test()
         super().reject()
+
+
+class _FittingStack(QStackedWidget):
+    """A stack as tall as the page shown, not the tallest page (no gap under the Token field)."""
+
+    def sizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
 
 
 def _message(error: Exception) -> str:
