@@ -468,9 +468,9 @@ class VaultConnectorDialog(QDialog):
                 return service.update(scope, editing.identifier, draft, expected_version=editing.version)
             return service.create(scope, draft)
 
-        self.error_label.setText(self.tr("Saving..."))
         self._saving = self.runner.submit(work, self._saved, self._save_failed)
         self._validate()
+        self.error_label.setText(self.tr("Saving..."))
 
     def _saved(self, view: ConnectorView) -> None:
         self._saving = None
@@ -479,8 +479,8 @@ class VaultConnectorDialog(QDialog):
 
     def _save_failed(self, error: Exception) -> None:
         self._saving = None
-        self.error_label.setText(_message(error))
         self._validate()
+        self.error_label.setText(_message(error))
 
     def reject(self) -> None:
         if self._saving is not None:
