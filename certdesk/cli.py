@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TextIO
 
 from cryptography.hazmat.primitives import serialization
 
-from certdesk import __version__
+from certdesk import __version__, cli_connectors
 from certdesk.domain.errors import CertdeskError, InvalidInput
 from certdesk.domain.names import parse_tags
 from certdesk.domain.scopes import ScopePath
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("identifier", metavar="IDENTIFIER")
     export.add_argument("--format", choices=("pem", "der", "p7b"), default="pem")
     export.add_argument("--output", metavar="PATH", help="default: standard output")
+    cli_connectors.add_parsers(commands, _Parser)
     return parser
 
 
@@ -131,7 +132,7 @@ def _days(text: str) -> int:
 
 def run_command(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     """Run one parsed command; CertdeskError propagates to the caller, which maps exit codes."""
-    handler = _HANDLERS[(args.area, args.action)]
+    handler = _HANDLERS.get((args.area, args.action)) or cli_connectors.HANDLERS[(args.area, args.action)]
     with _gc_paused():
         return handler(args, services, out, err)
 
