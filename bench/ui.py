@@ -53,13 +53,13 @@ def probe(db: Path) -> None:
     from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 
     from certdesk.app import build_services
+    from certdesk.services.clock import SystemClock
     from certdesk.store.connection import init_db
     from certdesk.ui.application import create_application
     from certdesk.ui.events import AppEvents
     from certdesk.ui.main_window import MainWindow
     from certdesk.ui.prompts import QtPrompter
     from certdesk.ui.tasks import TaskRunner
-    from certdesk.services.clock import SystemClock
 
     app = create_application()
     services = build_services(init_db(str(db)))
