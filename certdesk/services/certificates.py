@@ -62,22 +62,34 @@ _ROW_COLUMNS = (
     Certificate.tags,
 )
 _FINGERPRINT = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2})+:?$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+MIN_FINGERPRINT_PREFIX = 8  # shorter hex would match fingerprints by chance ("2024" in one in ten)
 
 
 def search_text(name: str, identifier: str, tags: dict[str, str], report: ChainReport) -> str:
-    """The lower-cased text the list filter matches: names, tags, subjects, issuers, fingerprint."""
-    words = [name, identifier, format_tags(tags), report.leaf.sha256]
+    """The lower-cased text the list filter matches: names, tags, subjects, issuers (fingerprints apart)."""
+    words = [name, identifier, format_tags(tags)]
     for member in report.members:
         words += [member.subject, member.issuer]
     return "\n".join(words).lower()
 
 
-def _like_pattern(term: str) -> str:
-    term = term.lower()
-    if _FINGERPRINT.match(term):  # a fingerprint pasted as AB:CD:... matches the plain hex stored
-        term = term.replace(":", "")
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _like(column: Any, pattern: str) -> Any:
+    return peewee.NodeList((column, peewee.SQL("LIKE"), peewee.Value(pattern), peewee.SQL("ESCAPE '\\'")))
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _term_condition(term: str) -> Any:
+    """A filter word matches the searchable text anywhere, or the SHA-256 fingerprint from its start."""
+    lowered = term.lower()
+    condition = _like(Certificate.search_text, f"%{_escape_like(lowered)}%")
+    digits = lowered.replace(":", "") if _FINGERPRINT.match(lowered) else lowered
+    if len(digits) >= MIN_FINGERPRINT_PREFIX and _HEX.match(digits):
+        condition = condition | _like(Certificate.sha256, f"{digits}%")
+    return condition
 
 
 class CertificateService:
@@ -98,11 +110,7 @@ class CertificateService:
             condition = Certificate.scope == find_scope(query.scope).id
         select = Certificate.select(*_ROW_COLUMNS).join(Scope).where(condition)
         for term in query.text.split():
-            like = peewee.NodeList(
-                (Certificate.search_text, peewee.SQL("LIKE"), peewee.Value(_like_pattern(term)),
-                 peewee.SQL("ESCAPE '\\'"))
-            )  # fmt: skip
-            select = select.where(like)
+            select = select.where(_term_condition(term))
         if query.expiring_within_days is not None:
             limit = self.clock.now() + timedelta(days=query.expiring_within_days)
             select = select.where(Certificate.not_after <= limit)

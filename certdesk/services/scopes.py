@@ -85,7 +85,7 @@ class ScopeService:
             )
             for scope_id, path, name, description in rows
         ]
-        return sorted(views, key=lambda view: view.path.parts)
+        return sorted(views, key=lambda view: tuple(part.lower() for part in view.path.parts))
 
     def get(self, path: ScopePath | str) -> ScopeView:
         row = find_scope(path)

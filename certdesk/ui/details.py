@@ -95,6 +95,7 @@ class DetailsPanel(QWidget):
         layout.addWidget(self.chain_tree)
         layout.addLayout(form)
         layout.addWidget(self.warnings)
+        layout.addSpacing(8)  # apart from the fields above, also when there is no warning between
         used_title = QLabel(self.tr("<b>Used by</b>"))
         layout.addWidget(used_title)
         layout.addWidget(self.used_by)

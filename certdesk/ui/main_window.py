@@ -30,9 +30,16 @@ from certdesk.domain.errors import CertdeskError, NotFound
 from certdesk.domain.scopes import ScopeLevel, ScopePath
 from certdesk.services.bundle import Services
 from certdesk.services.clock import Clock
-from certdesk.services.views import CertificateDetail, CertificateQuery, CertificateRow, DeleteOutcome, ImportOutcome
+from certdesk.services.views import (
+    CertificateDetail,
+    CertificateQuery,
+    CertificateRow,
+    DeleteOutcome,
+    ImportOutcome,
+    SortKey,
+)
 from certdesk.ui.about import show_about
-from certdesk.ui.certificate_model import COLUMNS, ROW_ROLE, CertificateTableModel
+from certdesk.ui.certificate_model import COLUMNS, EXPIRES, ROW_ROLE, CertificateTableModel
 from certdesk.ui.connectors_page import ConnectorsPage
 from certdesk.ui.details import DetailsPanel
 from certdesk.ui.dialogs import DeleteCertificateDialog, FirstRunDialog, ForceDeleteDialog, ScopeDialog
@@ -47,7 +54,7 @@ from certdesk.ui.toast import Toast
 from certdesk.ui.wizard import CertificateWizard
 
 log = logging.getLogger(__name__)
-_COLUMN_WIDTHS = (210, 170, 180, 180, 150, 60, 140, 140)
+_COLUMN_WIDTHS = (200, 160, 170, 170, 170, 80, 140, 140)
 
 
 class MainWindow(QMainWindow):
@@ -157,8 +164,12 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.setSortIndicatorShown(True)
+        header.sortIndicatorChanged.connect(self._sort_indicator_changed)
+        header.setSectionsMovable(True)
         for column, width in enumerate(_COLUMN_WIDTHS):
             self.table.setColumnWidth(column, width)
+        # Expiry is what people scan for: show it next to the name, not past the right edge.
+        header.moveSection(header.visualIndex(EXPIRES), 2)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.selectionModel().selectionChanged.connect(lambda _selected, _deselected: self._update_row_actions())
         self.empty_label = QLabel(self.table.viewport())
@@ -175,7 +186,7 @@ class MainWindow(QMainWindow):
         self.details_splitter.addWidget(self.details)
         self.details_splitter.setStretchFactor(0, 3)
         self.details_splitter.setStretchFactor(1, 2)
-        self.details_splitter.setSizes([900, 380])
+        self.details_splitter.setSizes([640, 360])
 
         top = QHBoxLayout()
         top.addWidget(self.scope_title)
@@ -268,10 +279,13 @@ class MainWindow(QMainWindow):
 
     def _scope_selected(self, path: ScopePath | None) -> None:
         has_scope = path is not None
-        for widget in (self.new_button, self.filter_edit, self.inherited_toggle):
+        for widget in (self.filter_edit, self.inherited_toggle):
             widget.setEnabled(has_scope)
-        for action in (self.new_action, self.import_action, self.rename_scope_action, self.delete_scope_action):
+        for action in (self.import_action, self.rename_scope_action, self.delete_scope_action):
             action.setEnabled(has_scope)
+        # Without a scope (an empty database) New Certificate starts the first run instead.
+        self.new_button.setEnabled(True)
+        self.new_action.setEnabled(True)
         self.new_child_action.setEnabled(path is not None and path.level is not ScopeLevel.PROJECT)
         if path is not None:
             child = "Organization" if path.level is ScopeLevel.ACCOUNT else "Project"
@@ -283,12 +297,14 @@ class MainWindow(QMainWindow):
         query = None
         if path is not None:
             previous = self.model.query
+            # The first list follows the header's arrow, which may come from the saved settings.
+            sort, descending = (previous.sort, previous.descending) if previous else self._header_sort()
             query = CertificateQuery(
                 scope=path,
                 include_parents=self.inherited_toggle.isChecked() and path.level is not ScopeLevel.ACCOUNT,
                 text=self.filter_edit.text(),
-                sort=previous.sort if previous else CertificateQuery(path).sort,
-                descending=previous.descending if previous else False,
+                sort=sort,
+                descending=descending,
             )
         self._set_query(query)
         self.connectors_page.set_scope(path)
@@ -433,6 +449,7 @@ class MainWindow(QMainWindow):
                                    editing=editing, parent=self)  # fmt: skip
         wizard.saved.connect(lambda detail: self._certificate_saved(detail, editing is not None))
         wizard.finished.connect(lambda _result: setattr(self, "wizard", None))
+        wizard.finished.connect(lambda _result: wizard.deleteLater())  # one per New/Edit: do not keep them all
         self.wizard = wizard
         wizard.setWindowModality(Qt.WindowModality.WindowModal)
         wizard.show()
@@ -565,17 +582,41 @@ class MainWindow(QMainWindow):
 
     def _update_empty_state(self) -> None:
         query = self.model.query
-        empty = self.model.rowCount() == 0 and query is not None
-        if empty and query is not None and query.text:
+        empty = self.model.rowCount() == 0
+        if query is None:
+            self.empty_label.setText(
+                self.tr(
+                    "There is no account yet.\nClick New Certificate to name your account and add a first certificate."
+                )
+            )
+        elif empty and query.text:
             self.empty_label.setText(self.tr("No certificate matches '{0}'.").format(query.text))
         elif empty:
             self.empty_label.setText(
                 self.tr("No certificates in {0} yet.\nClick New Certificate, or drop certificate files here.").format(
-                    query.scope if query else ""
+                    query.scope
                 )
             )
         self.empty_label.setVisible(empty)
         self.empty_label.resize(self.table.viewport().size())
+
+    def _header_sort(self) -> tuple[SortKey, bool]:
+        header = self.table.horizontalHeader()
+        column = header.sortIndicatorSection()
+        key = COLUMNS[column][1] if 0 <= column < len(COLUMNS) else None
+        if key is None:
+            return SortKey.NAME, False
+        return key, header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+
+    def _sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
+        """Used by and Tags cannot be sorted: put the arrow back on the column the rows follow."""
+        if COLUMNS[column][1] is not None:
+            return
+        query = self.model.query
+        key, descending = (query.sort, query.descending) if query else (SortKey.NAME, False)
+        sorted_column = next((i for i, (_label, k) in enumerate(COLUMNS) if k is key), 0)
+        order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        self.table.horizontalHeader().setSortIndicator(sorted_column, order)
 
     def _filter_changed(self, text: str) -> None:
         self.model.set_filter(text.strip())

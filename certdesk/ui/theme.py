@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 _default_palette: QPalette | None = None
+_default_style: str | None = None
 
 
 def dark_palette() -> QPalette:
@@ -39,14 +40,20 @@ def dark_palette() -> QPalette:
 
 def apply_theme(dark: bool) -> None:
     """Switch the whole application between the platform look and the Fusion dark palette."""
-    global _default_palette
+    global _default_palette, _default_style
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return
     if _default_palette is None:
         _default_palette = QGuiApplication.palette()
+        _default_style = app.style().name()
     if dark:
         app.setStyle(QStyleFactory.create("Fusion"))
         app.setPalette(dark_palette())
     else:
+        # Back to the platform look: its own style as well as its palette (Fusion stays only for dark).
+        if _default_style and app.style().name() != _default_style:
+            style = QStyleFactory.create(_default_style)
+            if style is not None:
+                app.setStyle(style)
         app.setPalette(_default_palette)

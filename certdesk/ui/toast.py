@@ -17,7 +17,8 @@ class Toast(QLabel):
         self.setMaximumWidth(420)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setStyleSheet(
-            "QLabel#toast { background: rgba(33, 37, 41, 230); color: white; border-radius: 8px; padding: 10px 14px; }"
+            "QLabel#toast { background: rgba(33, 37, 41, 230); color: white; border-radius: 8px; padding: 10px 14px;"
+            " border: 1px solid rgba(255, 255, 255, 70); }"  # the edge shows it on the dark theme too
         )
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

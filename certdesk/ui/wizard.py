@@ -68,12 +68,15 @@ class OverviewPage(QWizardPage):
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.setWordWrap(True)
 
-        form = QFormLayout(self)
+        form = QFormLayout()
         form.addRow(self.tr("Name *"), self.name_edit)
         form.addRow(self.tr("Identifier"), self.identifier_edit)
         form.addRow(self.tr("Tags"), self.tags_edit)
         form.addRow(self.tr("Description"), self.description_edit)
         form.addRow(self.error_label)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addStretch(1)  # keeps the message under the fields, not adrift in the middle of the page
 
         if editing is not None:
             self.name_edit.setText(editing.name)
