@@ -469,6 +469,10 @@ class CertificateService:
             progress(done, max(total_hint, done))
         return outcome
 
+    def latest_change_id(self) -> int:
+        """The newest audit entry's id (0 for none): where a window starts watching for others' changes."""
+        return int(AuditEntry.select(peewee.fn.MAX(AuditEntry.id)).scalar() or 0)
+
     def recent_changes(self, since_id: int) -> list[tuple[Any, ...]]:
         """Audit entries after `since_id` (id, scope, entity, actor): how a window notices others."""
         return fetch_tuples(

@@ -54,6 +54,7 @@ from certdesk.ui.toast import Toast
 from certdesk.ui.wizard import CertificateWizard
 
 log = logging.getLogger(__name__)
+CHANGE_POLL_MS = 3000
 _COLUMN_WIDTHS = (200, 160, 170, 170, 170, 80, 140, 140)
 
 
@@ -109,6 +110,14 @@ class MainWindow(QMainWindow):
         self.runner.busy_changed.connect(self._busy_changed)
         self._restore_settings()
         self.reload_scopes()
+        # Others (another window, the CLI, a teammate on the shared database) change things too:
+        # the audit trail says when, so the views follow without anyone pressing refresh.
+        self._seen_change = services.certificates.latest_change_id()
+        self.change_poll = QTimer(self)
+        self.change_poll.setObjectName("changePoll")
+        self.change_poll.setInterval(CHANGE_POLL_MS)
+        self.change_poll.timeout.connect(self.poll_changes)
+        self.change_poll.start()
 
     # --- building ----------------------------------------------------------------------------
 
@@ -535,7 +544,27 @@ class MainWindow(QMainWindow):
     def _connectors_changed(self, text: str) -> None:
         self._announce(Change("connector", "update", str(self.current_scope() or "")), text)
 
+    def poll_changes(self) -> None:
+        """Refresh when the audit trail has grown since we last looked; keep the selection."""
+        try:
+            entries = self.services.certificates.recent_changes(self._seen_change)
+        except Exception:  # a database that went away must not stop the window
+            log.warning("could not poll the audit trail", exc_info=True)
+            return
+        if not entries:
+            return
+        self._seen_change = int(entries[-1][0])
+        others = sorted({str(actor) for _id, _scope, _entity, actor in entries} - {self.services.certificates.actor})
+        row = self.selected_row()
+        self.reload_scopes(self.current_scope())
+        self.connectors_page.refresh()
+        if self.model.query is not None:
+            self._set_query(self.model.query, (str(row.scope), row.identifier) if row else None)
+        if others:
+            self.statusBar().showMessage(self.tr("Updated with changes by {0}.").format(", ".join(others)), 8000)
+
     def _changed(self, change: Change) -> None:
+        self._seen_change = self.services.certificates.latest_change_id()
         if change.entity == "connector":
             self._set_query(self.model.query)  # the Used by column follows the connectors
             return

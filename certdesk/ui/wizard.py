@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from certdesk.domain.errors import CertdeskError, InvalidCertificate
+from certdesk.domain.errors import CertdeskError, InvalidCertificate, StaleWrite
 from certdesk.domain.names import derive_identifier, format_tags, identifier_problem, name_problem, parse_tags
 from certdesk.domain.scopes import ScopePath
 from certdesk.domain.x509 import analyse, to_pem_text
@@ -79,18 +79,22 @@ class OverviewPage(QWizardPage):
         layout.addStretch(1)  # keeps the message under the fields, not adrift in the middle of the page
 
         if editing is not None:
-            self.name_edit.setText(editing.name)
-            self.identifier_edit.setText(editing.identifier)
-            self.identifier_edit.setReadOnly(True)
-            self.identifier_edit.setToolTip(self.tr("The identifier of a certificate cannot change."))
-            self.tags_edit.setText(format_tags(editing.tags))
-            self.description_edit.setPlainText(editing.description)
+            self.fill(editing)
         self.name_edit.textChanged.connect(self._name_changed)
         self.identifier_edit.textEdited.connect(self._identifier_edited)
         self.identifier_edit.textChanged.connect(self._validate)
         self.tags_edit.textChanged.connect(self._validate)
         self.description_edit.textChanged.connect(self._validate)
         self._validate()
+
+    def fill(self, detail: CertificateDetail) -> None:
+        """Show a stored certificate's fields (editing, or reloading after someone else saved)."""
+        self.name_edit.setText(detail.name)
+        self.identifier_edit.setText(detail.identifier)
+        self.identifier_edit.setReadOnly(True)
+        self.identifier_edit.setToolTip(self.tr("The identifier of a certificate cannot change."))
+        self.tags_edit.setText(format_tags(detail.tags))
+        self.description_edit.setPlainText(detail.description)
 
     def _name_changed(self, text: str) -> None:
         if not self._identifier_touched:
@@ -163,6 +167,9 @@ class DetailsPage(QWizardPage):
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reload_button = QPushButton(self.tr("Reload their version"))
+        self.reload_button.setObjectName("reloadButton")
+        self.reload_button.setVisible(False)
 
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel(self.tr("Drop .pem, .crt, .cer, .der or .p7b files here, or")))
@@ -174,6 +181,7 @@ class DetailsPage(QWizardPage):
         layout.addWidget(QLabel(self.tr("Preview")))
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.reload_button, 0, Qt.AlignmentFlag.AlignRight)
 
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
@@ -289,6 +297,7 @@ class CertificateWizard(QWizard):
         taken = set() if editing else service.identifiers(scope)
         self.overview = OverviewPage(taken, editing)
         self.details = DetailsPage(clock, prompter, editing)
+        self.details.reload_button.clicked.connect(self.reload)
         self.addPage(self.overview)
         self.addPage(self.details)
         self.resize(720, 560)
@@ -344,6 +353,27 @@ class CertificateWizard(QWizard):
         if not isinstance(error, InvalidCertificate) and "identifier" in message.lower() and self.editing is None:
             self.overview.error_label.setText(message)
         self.details.show_error(message)
+        self.details.reload_button.setVisible(isinstance(error, StaleWrite))
+
+    def reload(self) -> None:
+        """Someone else saved meanwhile: show their version; the person re-applies the change."""
+        if self.editing is None:
+            return
+        try:
+            fresh = self.service.get(self.editing.scope, self.editing.identifier)
+        except CertdeskError as error:
+            self.details.show_error(error.message)
+            return
+        self.editing = fresh
+        self.overview.fill(fresh)
+        self.details.pem_edit.setPlainText(fresh.pem)
+        self.details.update_preview()
+        self.details.reload_button.setVisible(False)
+        self.details.show_error(
+            self.tr("Reloaded the version {0} saved at {1} UTC. Apply your change again and Save.").format(
+                fresh.updated_by, f"{fresh.updated_at:%Y-%m-%d %H:%M:%S}"
+            )
+        )
 
     def _set_busy(self, busy: bool) -> None:
         for button in (QWizard.WizardButton.FinishButton, QWizard.WizardButton.BackButton):
