@@ -24,6 +24,9 @@ RESERVED_WORDS = frozenset(
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, and lone surrogates (which
 # no encoding can store). Right-to-left marks and other format characters are ordinary text.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# In a message, quoted text must not reorder the words around it either: bidi embeddings,
+# overrides and isolates are escaped there too.
+_UNQUOTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 _CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
@@ -148,7 +151,8 @@ def format_tags(tags: Mapping[str, str]) -> str:
 def shorten_for_message(text: str, limit: int = 40) -> str:
     """Text a person typed, fit to quote in a message: cut short, control characters escaped.
 
-    A lone surrogate would make the message itself impossible to print or log.
+    A lone surrogate would make the message itself impossible to print or log, and a
+    right-to-left override would reorder the words that follow it.
     """
     short = text if len(text) <= limit else text[: limit - 1] + "…"
-    return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", short)
+    return _UNQUOTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", short)

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from certdesk.domain.errors import InvalidCertificate, PrivateKeyRefused
+from certdesk.domain.names import shorten_for_message
 
 # A marker line of a PEM block. Labels hold no dash, so the scan is linear even on hostile input.
 _MARKER = re.compile(rb"-----(BEGIN|END) ([^\r\n-]{0,64})-----")
@@ -144,8 +145,8 @@ def _load_pem(raw: bytes) -> list[x509.Certificate]:
         if label != open_marker.group(2):
             raise InvalidCertificate(
                 f"The block that starts on line {open_line} as "
-                f"{open_marker.group(2).decode('ascii', 'replace')} ends on line {line} as "
-                f"{label.decode('ascii', 'replace')}."
+                f"{_label_text(open_marker.group(2))} ends on line {line} as "
+                f"{_label_text(label)}."
             )
         body = raw[open_marker.end() : marker.start()]
         certificates.extend(_decode_block(label, body, open_line, len(certificates)))
@@ -163,12 +164,21 @@ def _load_pem(raw: bytes) -> list[x509.Certificate]:
     return certificates
 
 
+def _label_text(label: bytes) -> str:
+    return shorten_for_message(label.decode("ascii", "replace"), 64)
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """Certificate text in a warning: a subject may hold line breaks or terminal escapes."""
+    return shorten_for_message(text, limit)
+
+
 def _is_blank_or_comments(text: bytes) -> bool:
     return all(not line.strip() or line.lstrip().startswith(b"#") for line in text.splitlines())
 
 
 def _decode_block(label: bytes, body: bytes, line: int, before: int) -> list[x509.Certificate]:
-    name = label.decode("ascii", "replace")
+    name = _label_text(label)
     if label not in _CERT_LABELS and label not in _PKCS7_LABELS:
         raise InvalidCertificate(
             f"The block on line {line} is a {name} block; only CERTIFICATE blocks (or a PKCS7 bundle) are accepted."
@@ -380,25 +390,21 @@ def analyse_certificates(loaded: Sequence[x509.Certificate], now: datetime) -> C
         top, top_info = ordered[-1], members[-1]
         if not _is_self_issued(top):
             warnings.append(
-                f"The issuer of '{top_info.display_name}' ({top_info.issuer}) is not included; "
-                "a client also needs that issuer to trust this chain."
+                f"The issuer of '{_quoted(top_info.display_name)}' ({_quoted(top_info.issuer, 200)}) "
+                "is not included; a client also needs that issuer to trust this chain."
             )
     for position, (certificate, info) in enumerate(zip(ordered, members, strict=True), 1):
+        which = f"Certificate {position} ('{_quoted(info.display_name)}')"
         if certificate.serial_number <= 0:
             warnings.append(
-                f"Certificate {position} ('{info.display_name}') has a serial number that is zero or negative, "
-                "which RFC 5280 forbids; some software refuses such certificates."
+                f"{which} has a serial number that is zero or negative, which RFC 5280 forbids; "
+                "some software refuses such certificates."
             )
         state = info.validity_at(now)
         if state == "expired":
-            warnings.append(
-                f"Certificate {position} ('{info.display_name}') expired on {info.not_after:%Y-%m-%d %H:%M} UTC."
-            )
+            warnings.append(f"{which} expired on {info.not_after:%Y-%m-%d %H:%M} UTC.")
         elif state == "not yet valid":
-            warnings.append(
-                f"Certificate {position} ('{info.display_name}') is not valid before "
-                f"{info.not_before:%Y-%m-%d %H:%M} UTC."
-            )
+            warnings.append(f"{which} is not valid before {info.not_before:%Y-%m-%d %H:%M} UTC.")
     return ChainReport(members=tuple(members), warnings=tuple(warnings), is_chain=is_chain)
 
 
@@ -447,14 +453,14 @@ def _link_warnings(ordered: list[x509.Certificate], members: list[CertificateInf
         if issuer is None:
             continue
         if not _signed_by(certificate, issuer):
-            signer = "itself" if issuer is certificate else f"'{members[position + 1].display_name}'"
+            signer = "itself" if issuer is certificate else f"'{_quoted(members[position + 1].display_name)}'"
             warnings.append(
-                f"The signature of certificate {position + 1} ('{members[position].display_name}') "
+                f"The signature of certificate {position + 1} ('{_quoted(members[position].display_name)}') "
                 f"does not verify against {signer}."
             )
         elif issuer is not certificate and not members[position + 1].is_ca:
             warnings.append(
-                f"Certificate {position + 2} ('{members[position + 1].display_name}') signs another "
+                f"Certificate {position + 2} ('{_quoted(members[position + 1].display_name)}') signs another "
                 "certificate but is not marked as a CA."
             )
     return warnings
@@ -462,7 +468,7 @@ def _link_warnings(ordered: list[x509.Certificate], members: list[CertificateInf
 
 def _self_signature_warnings(certificates: list[x509.Certificate], members: list[CertificateInfo]) -> list[str]:
     return [
-        f"The signature of certificate {position} ('{info.display_name}') does not verify against itself."
+        f"The signature of certificate {position} ('{_quoted(info.display_name)}') does not verify against itself."
         for position, (certificate, info) in enumerate(zip(certificates, members, strict=True), 1)
         if _is_self_issued(certificate) and not _signed_by(certificate, certificate)
     ]
