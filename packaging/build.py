@@ -248,7 +248,7 @@ def deb_depends(folder: Path) -> tuple[list[str], set[str]]:
         raise BuildError(
             "The bundle links system libraries this build machine does not have, so the .deb's dependencies "
             f"cannot be worked out: {', '.join(unresolved)}. Install them (Debian/Ubuntu: apt-get install the "
-            "packages named in packaging/README-install.md, 'Build the installers') and build again."
+            "packages named in README.md, 'Build the installers') and build again."
         )
     glibc = os.confstr("CS_GNU_LIBC_VERSION") or "glibc 2.31"
     packages = {f"libc6 (>= {glibc.split()[-1]})"}
