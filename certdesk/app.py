@@ -22,9 +22,10 @@ from certdesk.services.connectors import ConnectorService
 from certdesk.services.scopes import ScopeService
 from certdesk.services.secrets import SecretStore
 from certdesk.services.vault import VaultGateway
-from certdesk.store.connection import DatabaseInfo, close_db, init_db, sqlite_url
+from certdesk.store.connection import DatabaseInfo, close_db, database_faults_explained, init_db, sqlite_url
 
 APP_NAME = "certdesk"
+MISSING_LIBRARIES_EXIT = 69  # EX_UNAVAILABLE, as the Linux launcher says it
 log = logging.getLogger("certdesk")
 
 
@@ -66,12 +67,12 @@ def actor() -> str:
         return "unknown"
 
 
-def build_services(info: DatabaseInfo) -> Services:
+def build_services(info: DatabaseInfo | None) -> Services:
     clock, who = SystemClock(), actor()
     return Services(
         scopes=ScopeService(clock, who),
         certificates=CertificateService(clock, who),
-        database_display=info.display,
+        database_display=info.display if info is not None else "",
         connectors=ConnectorService(clock, who, SecretStore(), VaultGateway(clock)),
     )
 
@@ -83,9 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.area is None:
         return run_window(args)
     try:
+        if args.area == "db":  # `db copy` opens the two databases it names, never the default one
+            return cli.run_command(args, build_services(None), sys.stdout, sys.stderr)
         info = init_db(database_url(args))
         try:
-            return cli.run_command(args, build_services(info), sys.stdout, sys.stderr)
+            with database_faults_explained(info):
+                return cli.run_command(args, build_services(info), sys.stdout, sys.stderr)
         finally:
             close_db()
     except CertdeskError as error:
@@ -100,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return cli.EXIT_OK
     except Exception:  # the one place that turns a bug into a line and a log entry
-        log.exception("internal error running %s", " ".join(sys.argv[1:3]))
+        log.exception("internal error running certdesk %s %s", args.area, args.action)
         where = f" Details are in {log_path}." if log_path else ""
         print(f"certdesk: internal error.{where}", file=sys.stderr)
         return cli.EXIT_INTERNAL
@@ -108,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_window(args: argparse.Namespace) -> int:
     """Open the window; Qt is imported only here so the CLI starts fast."""
+    from certdesk.platform_check import window_libraries_problem
+
+    problem = window_libraries_problem()  # Qt would otherwise abort with a cryptic plugin message
+    if problem:
+        print(problem, file=sys.stderr)
+        return MISSING_LIBRARIES_EXIT
     from certdesk.ui.application import run
 
     return run(

@@ -7,14 +7,14 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from cryptography.hazmat.primitives import serialization
 
-from certdesk import __version__, cli_connectors
+from certdesk import __version__, cli_connectors, cli_db
 from certdesk.domain.errors import CertdeskError, InvalidInput
 from certdesk.domain.names import parse_tags
 from certdesk.domain.scopes import ScopePath
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--database",
         metavar="URL",
-        help="database URL (sqlite:////path/file.db or a file path); default: CERTDESK_DATABASE, "
+        help="database URL (sqlite:////path/file.db, a file path, or postgresql://user@host:5432/db); "
+        "default: CERTDESK_DATABASE, "
         "else a file in your user data folder",
     )
     parser.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("pem", "der", "p7b"), default="pem")
     export.add_argument("--output", metavar="PATH", help="default: standard output")
     cli_connectors.add_parsers(commands, _Parser)
+    cli_db.add_parsers(commands, _Parser)
     return parser
 
 
@@ -132,7 +134,8 @@ def _days(text: str) -> int:
 
 def run_command(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     """Run one parsed command; CertdeskError propagates to the caller, which maps exit codes."""
-    handler = _HANDLERS.get((args.area, args.action)) or cli_connectors.HANDLERS[(args.area, args.action)]
+    key = (args.area, args.action)
+    handler = _HANDLERS.get(key) or cli_connectors.HANDLERS.get(key) or cli_db.HANDLERS[key]
     with _gc_paused():
         return handler(args, services, out, err)
 
@@ -275,16 +278,14 @@ def row_json(row: CertificateRow, scope: str | None = None) -> dict[str, Any]:
     }
 
 
-def rows_json(rows: Sequence[CertificateRow]) -> list[dict[str, Any]]:
-    """The rows as JSON objects; a list holds few scopes, so each scope's text is made once."""
-    scope_texts: dict[ScopePath, str] = {}
-    documents = []
+def rows_json(rows: Iterable[CertificateRow]) -> Iterator[dict[str, Any]]:
+    """The rows as JSON objects; rows share their scope objects, so each scope's text is made once."""
+    last_scope: ScopePath | None = None
+    scope_text = ""
     for row in rows:
-        scope = scope_texts.get(row.scope)
-        if scope is None:
-            scope = scope_texts[row.scope] = str(row.scope)
-        documents.append(row_json(row, scope))
-    return documents
+        if row.scope is not last_scope:
+            last_scope, scope_text = row.scope, str(row.scope)
+        yield row_json(row, scope_text)
 
 
 def _print_detail(detail: CertificateDetail, out: TextIO) -> None:
@@ -503,13 +504,24 @@ def _dump(document: Any, out: TextIO) -> None:
     out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def _dump_list(items: Sequence[Any], out: TextIO) -> None:
-    """A JSON array with one item per line: readable, and fast (an indent makes json pure Python)."""
-    if not items:
-        out.write("[]\n")
-        return
+def _dump_list(items: Iterable[Any], out: TextIO, chunk: int = 2000) -> None:
+    """A JSON array with one item per line: readable, and fast (an indent makes json pure Python).
+
+    Items are encoded and written a few thousand at a time, so a 100,000-row list never exists
+    as a second copy in memory, and unbuffered output still gets few, large writes.
+    """
     encode = _item_encoder()
-    out.write("[\n  " + ",\n  ".join([encode(item) for item in items]) + "\n]\n")
+    lines: list[str] = []
+    opened = False
+    for item in items:
+        lines.append(encode(item))
+        if len(lines) == chunk:
+            out.write(("[\n  " if not opened else ",\n  ") + ",\n  ".join(lines))
+            opened, lines = True, []
+    if lines:
+        out.write(("[\n  " if not opened else ",\n  ") + ",\n  ".join(lines))
+        opened = True
+    out.write("\n]\n" if opened else "[]\n")
 
 
 def _item_encoder() -> Callable[[Any], str]:

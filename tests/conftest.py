@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh SQLite database per test, services over it, a settable clock."""
+"""Shared fixtures: a fresh database per test (SQLite, and PostgreSQL too for the store and services), services
+over it, a settable clock."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import pytest
@@ -19,6 +21,15 @@ from certdesk.services.secrets import SecretStore
 from certdesk.services.vault import VaultGateway
 from certdesk.store.connection import DatabaseInfo, close_db, init_db, sqlite_url
 from tests.helpers.keyrings import MemoryKeyring
+
+if TYPE_CHECKING:
+    from tests.helpers.postgres import CleanDatabase
+
+# The PostgreSQL fixtures (postgres_server, postgres_database, postgres_certdesk) for every test directory.
+pytest_plugins = ["tests.helpers.postgres"]
+
+# Tests here that take the `database` fixture run twice: on SQLite and on a real PostgreSQL server.
+BOTH_DATABASES = ("tests/store/", "tests/services/", "tests/vault/test_connectors.py")
 
 
 class SettableClock:
@@ -62,11 +73,60 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "certdesk.db"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): checks SQLite-only behaviour; its PostgreSQL run is skipped for that reason"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the store's and services' database tests on both engines; everything else stays on SQLite."""
+    if "database_backend" not in metafunc.fixturenames:
+        return
+    where = metafunc.definition.path.relative_to(metafunc.config.rootpath).as_posix()
+    if not where.startswith(BOTH_DATABASES):
+        return
+    marks = [pytest.mark.postgres]
+    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only")
+    if sqlite_only is not None:
+        marks.append(pytest.mark.skip(reason=f"SQLite only: {sqlite_only.args[0]}"))
+    metafunc.parametrize(
+        "database_backend", ["sqlite", pytest.param("postgresql", marks=marks)], indirect=True, scope="function"
+    )
+
+
 @pytest.fixture
-def database(db_path: Path) -> Iterator[DatabaseInfo]:
-    info = init_db(sqlite_url(db_path))
-    yield info
-    close_db()
+def database_backend(request: pytest.FixtureRequest) -> str:
+    """`sqlite`, or `postgresql` where `pytest_generate_tests` asks for both."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def empty_database_url(database_backend: str, db_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a database with nothing in it yet: an SQLite file to be, or a new PostgreSQL schema."""
+    if database_backend == "sqlite":
+        yield sqlite_url(db_path)
+        return
+    clean: CleanDatabase = request.getfixturevalue("postgres_certdesk")
+    with clean.empty_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def database(database_backend: str, db_path: Path, request: pytest.FixtureRequest) -> Iterator[DatabaseInfo]:
+    """The open, migrated database the models are bound to: a new SQLite file, or the emptied PostgreSQL one."""
+    if database_backend == "sqlite":
+        info = init_db(sqlite_url(db_path))
+        yield info
+        close_db()
+        return
+    clean: CleanDatabase = request.getfixturevalue("postgres_certdesk")
+    info = init_db(clean.url)
+    try:
+        yield info
+    finally:
+        close_db()
+        clean.reset()
 
 
 @pytest.fixture

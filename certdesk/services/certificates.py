@@ -35,6 +35,7 @@ from certdesk.services.views import (
     Refusal,
     SortKey,
 )
+from certdesk.store.connection import others_commit_stamp
 from certdesk.store.models import AuditEntry, Certificate, Connector, Scope, db, fetch_tuples
 
 IMPORT_BATCH = 500
@@ -403,8 +404,9 @@ class CertificateService:
         scope_row = find_scope(scope)
         scope_path = ScopePath.parse(scope_row.path)
         select = Certificate.select(Certificate.sha256).where(Certificate.scope == scope_row.id)
-        known = {sha for (sha,) in fetch_tuples(select)}
-        taken = self.identifiers(scope_path)
+        known: set[str] = set()
+        taken: set[str] = set()
+        stamp: int | None = None
         done = 0
         for label, data in sources:
             if cancelled is not None and cancelled():
@@ -420,9 +422,15 @@ class CertificateService:
             audits: list[dict[str, Any]] = []
             added: list[str] = []
             duplicates = 0
-            source_known, source_taken = set(known), set(taken)  # kept only if the source commits
             try:
                 with db.atomic() as transaction:
+                    # Read what the scope holds under the write lock (BEGIN IMMEDIATE): another process
+                    # importing at the same time cannot slip the same certificate in between.
+                    latest = others_commit_stamp()
+                    if stamp is None or latest != stamp:
+                        known, taken = {sha for (sha,) in fetch_tuples(select)}, self.identifiers(scope_path)
+                        stamp = latest
+                    source_known, source_taken = set(known), set(taken)  # kept only if the source commits
                     for certificate in certificates:
                         if cancelled is not None and done % 200 == 0 and cancelled():
                             transaction.rollback()

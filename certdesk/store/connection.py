@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 import peewee
 from playhouse.db_url import connect
@@ -22,13 +25,18 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
     "cache_size": -32_000,
 }
+POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "psycopg3"})
+POSTGRES_CONNECT_TIMEOUT_S = 10
+# The certificate filter writes `LIKE ... ESCAPE '\'`, which needs standard strings (the default since
+# PostgreSQL 9.1); asking for them at connection start costs no round trip and survives a server set otherwise.
+POSTGRES_SESSION_OPTIONS = "-c standard_conforming_strings=on"
 
 
 @dataclass(frozen=True)
 class DatabaseInfo:
-    """What the status bar and `--json` say about the open database (no password)."""
+    """What the status bar and `--json` say about the open database: `display` never holds a password."""
 
-    url: str
+    url: str = field(repr=False)  # what certdesk connects with: may hold a PostgreSQL password
     kind: str
     display: str
     sqlite_path: Path | None
@@ -53,10 +61,15 @@ def describe_url(url: str) -> DatabaseInfo:
             raise InvalidInput("Invalid database URL: give a file, as sqlite:////absolute/path/to/file.db.")
         path = Path(raw_path).expanduser().absolute()
         return DatabaseInfo(sqlite_url(path), "sqlite", str(path), path)
-    if scheme in {"postgres", "postgresql", "psycopg3"}:
+    if scheme in POSTGRES_SCHEMES:
+        try:
+            port = f":{parsed.port}" if parsed.port else ""
+        except ValueError:
+            raise InvalidInput("Invalid database URL: the port must be a number from 1 to 65535.") from None
+        if not parsed.path.strip("/"):
+            raise InvalidInput("Invalid database URL: name the database, as postgresql://user@host:5432/certdesk.")
         host = parsed.hostname or "localhost"
-        port = f":{parsed.port}" if parsed.port else ""
-        user = f"{parsed.username}@" if parsed.username else ""
+        user = f"{unquote(parsed.username)}@" if parsed.username else ""
         return DatabaseInfo(url, "postgresql", f"postgresql://{user}{host}{port}{parsed.path}", None)
     raise InvalidInput(
         f"Invalid database URL '{parsed.scheme}://…': use sqlite:///path/to/file.db or "
@@ -64,24 +77,44 @@ def describe_url(url: str) -> DatabaseInfo:
     )
 
 
-def init_db(url: str, *, migrate_schema: bool = True) -> DatabaseInfo:
-    """Open the database at `url`, bind the models to it and bring its schema up to date."""
+def open_database(
+    url: str, *, migrate_schema: bool = True, must_exist: bool = False
+) -> tuple[peewee.Database, DatabaseInfo]:
+    """Open the database at `url` on its own, without binding the models to it (as `db copy` needs two).
+
+    With `must_exist`, an SQLite file that is not there is refused instead of created.
+    """
     info = describe_url(url)
     if info.sqlite_path is not None:
+        if must_exist and not info.sqlite_path.exists():
+            raise DatabaseError(f"Cannot open the database {info.display}: there is no such file.")
         database: peewee.Database = _open_sqlite(info.sqlite_path)
     else:
         database = _open_postgres(info)
+    if migrate_schema:
+        migrate_or_explain(database, info)
+    return database, info
+
+
+def init_db(url: str, *, migrate_schema: bool = True) -> DatabaseInfo:
+    """Open the database at `url`, bind the models to it and bring its schema up to date."""
+    database, info = open_database(url, migrate_schema=False)
     db.initialize(database)
     if migrate_schema:
-        try:
-            migrate(database, info.sqlite_path)
-        except DatabaseError:
-            database.close()
-            raise
-        except (peewee.DatabaseError, sqlite3.DatabaseError) as error:
-            database.close()
-            raise DatabaseError(_explain(error, info)) from None
+        migrate_or_explain(database, info)
     return info
+
+
+def migrate_or_explain(database: peewee.Database, info: DatabaseInfo) -> None:
+    """Bring the schema up to date; on failure close the database and say why in a sentence."""
+    try:
+        migrate(database, info.sqlite_path)
+    except DatabaseError:
+        database.close()
+        raise
+    except (peewee.DatabaseError, sqlite3.DatabaseError) as error:
+        database.close()
+        raise DatabaseError(explain(error, info)) from None
 
 
 def close_db() -> None:
@@ -92,6 +125,14 @@ def close_db() -> None:
 def _open_sqlite(path: Path) -> peewee.SqliteDatabase:
     if path.exists() and not path.is_file():
         raise DatabaseError(f"Cannot open the database {path}: it is not a file.")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        # Opened all the same, SQLite would leave -wal and -shm files as read-only as the database, and
+        # they would keep it unwritable even after write access to the file itself is given back.
+        access = "is read-only for you" if os.access(path, os.R_OK) else "cannot be read by you"
+        raise DatabaseError(
+            f"Cannot open the database {path}: the file {access}, and certdesk needs to read and write it. "
+            "Ask for access, or work on a copy. Nothing was changed."
+        )
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as handle:
             if handle.read(16) != b"SQLite format 3\x00":
@@ -104,11 +145,17 @@ def _open_sqlite(path: Path) -> peewee.SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DatabaseError(f"Cannot create the folder for the database {path}: {error.strerror}.") from None
-    database = peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_MS / 1000)
+    # Every certdesk transaction writes, most after reading (is the identifier free? the certificate
+    # stored?): BEGIN IMMEDIATE takes the write lock first, so a second writer waits its turn (busy
+    # timeout) and then reads what the first wrote. A deferred BEGIN would fail at once with "database
+    # is locked" when it turns from reading to writing, or let both writers act on the same stale read.
+    database = peewee.SqliteDatabase(
+        str(path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_MS / 1000, lock_type="IMMEDIATE"
+    )
     try:
         database.connect()
     except (peewee.DatabaseError, peewee.OperationalError) as error:
-        raise DatabaseError(_explain(error, describe_url(sqlite_url(path)))) from None
+        raise DatabaseError(explain(error, describe_url(sqlite_url(path)))) from None
     return database
 
 
@@ -130,28 +177,151 @@ def _refuse_foreign_sqlite(path: Path) -> None:
 
 
 def _open_postgres(info: DatabaseInfo) -> peewee.Database:
+    """Connect through psycopg 3 (peewee's psycopg3 adapter); the URL's query may add libpq parameters."""
     url = info.url.replace("psycopg3://", "postgresql://", 1)
+    given = dict(parse_qsl(urlparse(url).query))
+    options = f"{given['options']} {POSTGRES_SESSION_OPTIONS}" if "options" in given else POSTGRES_SESSION_OPTIONS
+    extra = {
+        "options": options,
+        "connect_timeout": given.get("connect_timeout", str(POSTGRES_CONNECT_TIMEOUT_S)),
+        "application_name": given.get("application_name", "certdesk"),
+    }
     try:
-        database: peewee.Database = connect(url, prefer_psycopg3=True)
+        database: peewee.Database = connect(
+            url, unquote_password=True, unquote_user=True, prefer_psycopg3=True, **extra
+        )
         database.connect()
     except peewee.ImproperlyConfigured:
-        raise DatabaseError("PostgreSQL needs the psycopg driver: install certdesk's postgres extra.") from None
+        raise DatabaseError("PostgreSQL needs the psycopg driver: pip install 'psycopg[binary]'.") from None
     except (peewee.DatabaseError, peewee.OperationalError) as error:
-        raise DatabaseError(_explain(error, info)) from None
+        raise DatabaseError(explain(error, info)) from None
     return database
 
 
-def _explain(error: Exception, info: DatabaseInfo) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def explain(error: Exception, info: DatabaseInfo) -> str:
+    """A sentence for a person about a failed open or query, never holding the URL's password."""
+    return f"Cannot open the database {info.display}: {_reason(error, info)}. Nothing was changed."
+
+
+def _reason(error: Exception, info: DatabaseInfo) -> str:
+    text = _without_password(" ".join(str(error).split()), info) or type(error).__name__
     lowered = text.lower()
+    if info.kind == "postgresql":
+        return _postgres_reason(text, lowered, info)
     if "not a database" in lowered or "malformed" in lowered:
-        reason = "the file is not a certdesk database or is damaged"
-    elif "readonly" in lowered or "read-only" in lowered:
-        reason = "the database is read-only"
-    elif "disk" in lowered and "full" in lowered:
-        reason = "the disk is full"
-    elif "unable to open" in lowered:
-        reason = "the file cannot be opened (check the folder exists and is writable)"
-    else:
-        reason = text
-    return f"Cannot open the database {info.display}: {reason}. Nothing was changed."
+        return "the file is not a certdesk database or is damaged"
+    if "readonly" in lowered or "read-only" in lowered:
+        return "the database is read-only"
+    if "disk" in lowered and "full" in lowered:
+        return "the disk is full"
+    if "unable to open" in lowered:
+        return "the file cannot be opened (check the folder exists and is writable)"
+    if "disk i/o error" in lowered:
+        return "the disk reported an input/output error (is it full, or failing?)"
+    return text
+
+
+def _postgres_reason(text: str, lowered: str, info: DatabaseInfo) -> str:
+    parsed = urlparse(info.url)
+    server = f"{parsed.hostname or 'localhost'}:{parsed.port or 5432}"
+    user = unquote(parsed.username) if parsed.username else "(your login name)"
+    name = parsed.path.strip("/")
+    if "connection refused" in lowered:
+        return f"no PostgreSQL server accepts connections at {server} (connection refused); check the host and port"
+    if "password authentication failed" in lowered or "authentication failed" in lowered:
+        return f"the server refused the password of user '{user}'; check the user name and password"
+    if "no password supplied" in lowered or "password is required" in lowered:
+        return f"the server asks a password of user '{user}' and none was given (add it to ~/.pgpass or PGPASSWORD)"
+    if "does not exist" in lowered and "database" in lowered:
+        return f"there is no database '{name}' on {server}; create it first (createdb {name})"
+    if "does not exist" in lowered and "role" in lowered:
+        return f"there is no user '{user}' on {server}"
+    if "timeout" in lowered or "timed out" in lowered:
+        return f"the server at {server} did not answer in time"
+    if "translate host name" in lowered or "name or service not known" in lowered:
+        return f"the host name '{parsed.hostname}' cannot be resolved"
+    if "permission denied" in lowered:
+        return f"user '{user}' lacks a permission certdesk needs ({text})"
+    return text
+
+
+def _without_password(text: str, info: DatabaseInfo) -> str:
+    password = urlparse(info.url).password
+    for secret in {password, unquote(password or "")} - {None, ""}:
+        text = text.replace(str(secret), "***")
+    return text
+
+
+# --- faults met while a command runs, and writers taking turns ---------------------------------------------------
+
+# SQLite result codes (Python 3.11+ names them on the error) for faults of the file, the disk or another
+# writer: things a person can act on. Any other error (a wrong query) is a bug and passes through.
+_SQLITE_FAULTS = (
+    ("SQLITE_READONLY", "readonly database", "read-only"),
+    ("SQLITE_FULL", "database or disk is full", "full"),
+    ("SQLITE_BUSY", "database is locked", "busy"),
+    ("SQLITE_LOCKED", "database table is locked", "busy"),
+    ("SQLITE_CORRUPT", "malformed", "damaged"),
+    ("SQLITE_NOTADB", "file is not a database", "damaged"),
+    ("SQLITE_IOERR", "disk i/o error", "i/o"),
+    ("SQLITE_CANTOPEN", "unable to open database file", "cannot-open"),
+)
+
+
+@contextmanager
+def database_faults_explained(info: DatabaseInfo) -> Iterator[None]:
+    """Turn a fault met while a command runs (read-only file, full disk, damaged pages...) into a DatabaseError."""
+    try:
+        yield
+    except (peewee.DatabaseError, sqlite3.DatabaseError) as error:
+        fault = _sqlite_fault(error)
+        if fault is None:
+            raise
+        raise DatabaseError(_fault_message(fault, info)) from None
+
+
+def _sqlite_fault(error: BaseException) -> str | None:
+    """The kind of fault behind an error, looking through peewee's wrapper and a failed rollback after it."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        name = str(getattr(current, "sqlite_errorname", ""))
+        text = str(current).lower()
+        for code, words, fault in _SQLITE_FAULTS:
+            if name.startswith(code) or words in text:
+                return fault
+        pending += [current.__cause__, current.__context__]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return None
+
+
+def _fault_message(fault: str, info: DatabaseInfo) -> str:
+    where = info.display
+    undone = "The change under way was undone; nothing is half-written."
+    return {
+        "read-only": f"Cannot write to the database {where}: the file, its folder or a -wal or -shm file next to "
+        "it is read-only. Nothing was written. Ask for write access, or work on a copy.",
+        "full": f"Cannot write to the database {where}: the disk is full. {undone} Free some space and try again.",
+        "busy": f"The database {where} is busy: another program kept it locked for more than "
+        f"{BUSY_TIMEOUT_MS // 1000} seconds. {undone} Try again when it is done.",
+        "damaged": f"The database {where} is damaged: SQLite found pages it cannot read. Nothing more was "
+        "written to it. Restore it from a backup copy.",
+        "i/o": f"Cannot read or write the database {where}: the disk reported an input/output error. {undone} "
+        "Check the disk and try again.",
+        "cannot-open": f"Cannot use the database {where}: a file next to it cannot be created (is the folder "
+        f"read-only?). {undone}",
+    }[fault]
+
+
+def others_commit_stamp() -> int | None:
+    """A number that changes when another connection commits to the database (SQLite's data_version).
+
+    None where the database cannot tell: then assume something changed.
+    """
+    if isinstance(db.obj, peewee.SqliteDatabase):
+        return int(db.execute_sql("PRAGMA data_version").fetchone()[0])
+    return None

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import peewee
 
@@ -14,10 +15,18 @@ from certdesk.domain.errors import DatabaseError
 from certdesk.store.models import MODELS, SchemaMeta
 
 Step = Callable[[peewee.Database], None]
+# Any fixed number: PostgreSQL clients that migrate (or copy into) one database take turns on this lock.
+POSTGRES_SCHEMA_LOCK = 0x63657274  # "cert"
+
+
+# Steps and reads name their database explicitly (SchemaManager, `execute(database)`), never through the
+# models' binding: `db copy` migrates a target while the application's proxy points elsewhere, and
+# rebinding the models (`bind_ctx`) would redirect other threads' queries for the while.
 
 
 def _create_v1(database: peewee.Database) -> None:
-    database.create_tables(MODELS)
+    for model in MODELS:  # in dependency order: a table before those that refer to it
+        peewee.SchemaManager(model, database).create_all(safe=False)
 
 
 # Version N is reached by running STEPS[N - 1]; append, never edit, a released step.
@@ -37,30 +46,60 @@ def read_version(database: peewee.Database) -> int:
     refuse_foreign_tables(tables)
     if "schema_meta" not in tables:
         return 0
-    row = SchemaMeta.get_or_none(SchemaMeta.key == "schema_version")
-    return int(row.value) if row else 0
+    row = SchemaMeta.select(SchemaMeta.value).where(SchemaMeta.key == "schema_version").tuples().first(database)
+    return int(row[0]) if row else 0
+
+
+def lock_schema(database: peewee.Database) -> None:
+    """On PostgreSQL, wait for any other client migrating the same database; held until the transaction ends.
+
+    Two workstations may open a new team database at the same moment: without the lock both would
+    create the tables and one would fail. SQLite needs nothing here: its writers are serialised anyway.
+    """
+    if isinstance(database, peewee.PostgresqlDatabase):
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (POSTGRES_SCHEMA_LOCK,))  # type: ignore[no-untyped-call]
 
 
 def migrate(database: peewee.Database, sqlite_path: Path | None, steps: tuple[Step, ...] = STEPS) -> int:
     """Bring the schema to the newest version; return the version it was at."""
     target = len(steps)
     found = read_version(database)
-    if found > target:
-        raise DatabaseError(
-            f"This database was written by a newer certdesk (schema version {found}; this certdesk "
-            f"knows up to {target}). Update certdesk to open it. Nothing was changed."
-        )
+    _refuse_newer(found, target)
     if found == target:
         return found
     if found > 0 and sqlite_path is not None:
         backup_sqlite(database, sqlite_path, found)
     # All steps in one transaction: a step that fails leaves the database at the version it had.
-    with database.atomic():
-        for version in range(found + 1, target + 1):
+    with writing(database):
+        lock_schema(database)
+        now = read_version(database)  # another client may have migrated while we waited for the lock
+        _refuse_newer(now, target)
+        for version in range(now + 1, target + 1):
             steps[version - 1](database)
-            SchemaMeta.delete().where(SchemaMeta.key == "schema_version").execute()
-            SchemaMeta.create(key="schema_version", value=str(version))
+            SchemaMeta.delete().where(SchemaMeta.key == "schema_version").execute(database)
+            # as_rowcount: the insert is built from the proxy's database, which may be another engine
+            # (RETURNING on PostgreSQL, not on SQLite); a row count reads the same on both.
+            SchemaMeta.insert(key="schema_version", value=str(version)).as_rowcount().execute(database)
     return found
+
+
+def writing(database: peewee.Database) -> Any:
+    """A transaction that writes from its start: on SQLite, BEGIN IMMEDIATE takes the write lock at once.
+
+    A deferred transaction that reads and then writes cannot wait for another writer (SQLite answers
+    "database is locked" at once); an immediate one waits for the busy timeout like any write.
+    """
+    if isinstance(database, peewee.SqliteDatabase):
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()
+
+
+def _refuse_newer(found: int, target: int) -> None:
+    if found > target:
+        raise DatabaseError(
+            f"This database was written by a newer certdesk (schema version {found}; this certdesk "
+            f"knows up to {target}). Update certdesk to open it. Nothing was changed."
+        )
 
 
 def backup_sqlite(database: peewee.Database, path: Path, version: int) -> Path:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
 
 from certdesk.domain.connectors import INVALID_URL, NEGATIVE_INTERVAL, ROOT_TOKEN_RULE, AuthMethod, VaultSettings
@@ -13,6 +10,7 @@ from certdesk.services.certificates import CertificateService
 from certdesk.services.connectors import ConnectorDraft, ConnectorService
 from certdesk.services.scopes import ScopeService
 from certdesk.services.views import CertificateDraft
+from certdesk.store.models import MODELS, db
 from tests.conftest import SettableClock
 from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.openbao import (
@@ -40,8 +38,13 @@ def draft(server: OpenBaoServer, certificate: str | None, token: str | None, **s
     return ConnectorDraft(name="Vault prod", settings=VaultSettings(**base), certificate=certificate, token=token)  # type: ignore[arg-type]
 
 
+def _every_stored_value() -> str:
+    """Every row of every table as text, on SQLite or PostgreSQL alike."""
+    return "\n".join(repr(row) for model in MODELS for row in db.execute(model.select()).fetchall())
+
+
 def test_create_keeps_the_token_in_the_keyring_only(
-    connectors: ConnectorService, trusted: str, openbao: OpenBaoServer, memory_keyring: MemoryKeyring, db_path: Path
+    connectors: ConnectorService, trusted: str, openbao: OpenBaoServer, memory_keyring: MemoryKeyring
 ) -> None:
     kv = enable_kv(openbao.admin, unique_name("kv"), 2)
     token = create_periodic_token(
@@ -53,7 +56,7 @@ def test_create_keeps_the_token_in_the_keyring_only(
     assert view.certificate.reference == "account.vault_root"
     assert view.has_secret
     assert list(memory_keyring.store.values()) == [token]
-    dump = "\n".join(sqlite3.connect(db_path).iterdump())
+    dump = _every_stored_value()
     assert token not in dump
     assert "token_ref" in dump  # only the reference is stored
 

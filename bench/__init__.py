@@ -1,0 +1,1 @@
+"""Benchmarks of the certdesk command line against its time budgets."""
