@@ -57,8 +57,13 @@ class VaultSettings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VaultSettings:
+        """Read stored settings; missing or unknown values fall back to defaults rather than fail a list."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["auth"] = AuthMethod(known.get("auth", "token"))
+        known.setdefault("url", "")
+        try:
+            known["auth"] = AuthMethod(known.get("auth", "token"))
+        except ValueError:
+            known["auth"] = AuthMethod.TOKEN
         return cls(**known)
 
     @property

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import peewee
@@ -36,7 +37,16 @@ from certdesk.services.views import (
     SortKey,
 )
 from certdesk.store.connection import others_commit_stamp
-from certdesk.store.models import AuditEntry, Certificate, Connector, Scope, db, fetch_tuples
+from certdesk.store.models import (
+    AuditEntry,
+    Certificate,
+    Connector,
+    Scope,
+    db,
+    fetch_raw,
+    fetch_tuples,
+    insert_rows,
+)
 
 IMPORT_BATCH = 500
 Progress = Callable[[int, int], None]
@@ -129,7 +139,7 @@ class CertificateService:
             select = select.limit(limit).offset(offset)
         elif offset:
             select = select.offset(offset)
-        records = fetch_tuples(select)
+        records = fetch_raw(select)  # converted by hand below: peewee's per-column path is the list's cost
         users = self._users_of([record[0] for record in records]) if records else {}
         viewer = query.scope
         parse_path = _path_cache()
@@ -145,10 +155,10 @@ class CertificateService:
                     reference,
                     subject_cn,
                     issuer_cn,
-                    not_after,
+                    datetime.fromisoformat(not_after) if isinstance(not_after, str) else not_after,
                     sha256,
                     chain,
-                    tags,
+                    {} if tags in ("{}", None) else json.loads(tags),
                     users.get(cert_id, ()),
                 )
             )
@@ -492,8 +502,8 @@ class CertificateService:
 
 def _flush(pending: list[dict[str, Any]], audits: list[dict[str, Any]]) -> None:
     if pending:
-        Certificate.insert_many(pending).execute()
-        AuditEntry.insert_many(audits).execute()
+        insert_rows(Certificate, pending)
+        insert_rows(AuditEntry, audits)
         pending.clear()
         audits.clear()
 

@@ -16,6 +16,40 @@ def fetch_tuples(query: Any) -> list[tuple[Any, ...]]:
     return cast(list[tuple[Any, ...]], list(query.tuples()))
 
 
+def fetch_raw(query: Any) -> list[tuple[Any, ...]]:
+    """Run a select and return the driver's rows as they are, skipping peewee's per-column conversion.
+
+    For the hottest path only (listing 100,000 rows): the caller converts the few columns it needs.
+    """
+    cursor = db.execute(query)
+    try:
+        return cast(list[tuple[Any, ...]], cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows with one prepared statement run by executemany.
+
+    A 500-row `insert_many` builds one statement with thousands of placeholders, which costs more
+    than the database's work; a prepared statement repeated by the driver does not.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    fields = [model._meta.fields[name] for name in names]
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    placeholders = ", ".join([db.param] * len(fields))
+    # Only the model's own table and column names go into the text; every value is a parameter.
+    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({placeholders})'  # noqa: S608
+    values = [tuple(field.db_value(row[name]) for field, name in zip(fields, names, strict=True)) for row in rows]
+    cursor = db.cursor()
+    try:
+        cursor.executemany(sql, values)
+    finally:
+        cursor.close()
+
+
 class BaseModel(peewee.Model):
     id: Any
 

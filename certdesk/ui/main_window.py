@@ -740,6 +740,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.change_poll.stop()
+        self.connectors_page.renewal_timer.stop()
         self.save_settings()
         if self.runner.busy:
             self.runner.wait_for_done(10_000)
