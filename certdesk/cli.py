@@ -267,6 +267,7 @@ def row_json(row: CertificateRow, scope: str | None = None) -> dict[str, Any]:
         "identifier": row.identifier,
         "reference": row.reference,
         "name": row.name,
+        "description": row.description,
         "scope": scope if scope is not None else str(row.scope),
         "subject_cn": row.subject_cn,
         "issuer_cn": row.issuer_cn,
@@ -275,6 +276,8 @@ def row_json(row: CertificateRow, scope: str | None = None) -> dict[str, Any]:
         "chain_length": row.chain_length,
         "tags": row.tags,
         "used_by": [f"{use.scope}/{use.identifier}" for use in row.used_by] if row.used_by else [],
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "updated_at": row.updated_at.isoformat() if row.updated_at else None,
     }
 
 

@@ -71,6 +71,9 @@ _ROW_COLUMNS = (
     Certificate.sha256,
     Certificate.chain_length,
     Certificate.tags,
+    Certificate.description,
+    Certificate.created_at,
+    Certificate.updated_at,
 )
 _FINGERPRINT = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2})+:?$")
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -144,7 +147,8 @@ class CertificateService:
         viewer = query.scope
         parse_path = _path_cache()
         result = []
-        for cert_id, path, identifier, name, subject_cn, issuer_cn, not_after, sha256, chain, tags in records:
+        for (cert_id, path, identifier, name, subject_cn, issuer_cn, not_after, sha256, chain, tags,
+             description, created_at, updated_at) in records:  # fmt: skip
             scope_path = parse_path(path)
             reference = identifier if scope_path == viewer else _prefixed(scope_path, identifier)
             result.append(
@@ -155,11 +159,14 @@ class CertificateService:
                     reference,
                     subject_cn,
                     issuer_cn,
-                    datetime.fromisoformat(not_after) if isinstance(not_after, str) else not_after,
+                    _instant(not_after),
                     sha256,
                     chain,
                     {} if tags in ("{}", None) else json.loads(tags),
                     users.get(cert_id, ()),
+                    description,
+                    _instant(created_at),
+                    _instant(updated_at),
                 )
             )
         return result
@@ -514,6 +521,11 @@ def _snapshot(fields: dict[str, Any]) -> dict[str, Any]:
     for key in ("not_before", "not_after"):
         snapshot[key] = snapshot[key].isoformat()
     return snapshot
+
+
+def _instant(value: Any) -> datetime:
+    """A stored instant read raw: ISO text from the driver, or already a datetime."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _prefixed(scope: ScopePath, identifier: str) -> str:

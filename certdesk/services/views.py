@@ -93,6 +93,9 @@ class CertificateRow:
     chain_length: int
     tags: dict[str, str]
     used_by: tuple[ConnectorUse, ...]
+    description: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @property
     def inherited(self) -> bool:

@@ -21,7 +21,10 @@ MEMBER_KEYS = {
     "subject", "issuer", "serial", "not_before", "not_after", "sha256", "is_ca", "key_type", "key_size",
     "signature_algorithm", "san",
 }  # fmt: skip
-ROW_KEYS = {"identifier", "reference", "name", "scope", "tags", "used_by", "not_after", "sha256"}
+ROW_KEYS = {
+    "identifier", "reference", "name", "description", "scope", "tags", "used_by", "not_after", "sha256",
+    "created_at", "updated_at",
+}  # fmt: skip
 
 
 def _sha256(issued_pem: str) -> str:
