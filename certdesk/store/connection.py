@@ -82,13 +82,14 @@ def open_database(
 ) -> tuple[peewee.Database, DatabaseInfo]:
     """Open the database at `url` on its own, without binding the models to it (as `db copy` needs two).
 
-    With `must_exist`, an SQLite file that is not there is refused instead of created.
+    With `must_exist` (a source to read from), an SQLite file that is not there is refused instead of created,
+    and one that is read-only for this user is accepted.
     """
     info = describe_url(url)
     if info.sqlite_path is not None:
         if must_exist and not info.sqlite_path.exists():
             raise DatabaseError(f"Cannot open the database {info.display}: there is no such file.")
-        database: peewee.Database = _open_sqlite(info.sqlite_path)
+        database: peewee.Database = _open_sqlite(info.sqlite_path, writable=not must_exist)
     else:
         database = _open_postgres(info)
     if migrate_schema:
@@ -122,10 +123,11 @@ def close_db() -> None:
         db.close()
 
 
-def _open_sqlite(path: Path) -> peewee.SqliteDatabase:
+def _open_sqlite(path: Path, writable: bool = True) -> peewee.SqliteDatabase:
+    """Open an SQLite file; one only read from (a copy's source, `writable=False`) may be read-only."""
     if path.exists() and not path.is_file():
         raise DatabaseError(f"Cannot open the database {path}: it is not a file.")
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+    if path.exists() and not os.access(path, os.R_OK | (os.W_OK if writable else 0)):
         # Opened all the same, SQLite would leave -wal and -shm files as read-only as the database, and
         # they would keep it unwritable even after write access to the file itself is given back.
         access = "is read-only for you" if os.access(path, os.R_OK) else "cannot be read by you"
@@ -261,7 +263,7 @@ _SQLITE_FAULTS = (
     ("SQLITE_FULL", "database or disk is full", "full"),
     ("SQLITE_BUSY", "database is locked", "busy"),
     ("SQLITE_LOCKED", "database table is locked", "busy"),
-    ("SQLITE_CORRUPT", "malformed", "damaged"),
+    ("SQLITE_CORRUPT", "disk image is malformed", "damaged"),
     ("SQLITE_NOTADB", "file is not a database", "damaged"),
     ("SQLITE_IOERR", "disk i/o error", "i/o"),
     ("SQLITE_CANTOPEN", "unable to open database file", "cannot-open"),
