@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import logging
 import logging.handlers
 import os
@@ -78,6 +79,9 @@ def build_services(info: DatabaseInfo | None) -> Services:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a name the terminal cannot encode is escaped, not fatal
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     parser = cli.build_parser()
     args = parser.parse_args(argv)
     log_path = setup_logging()

@@ -125,6 +125,22 @@ def validate_settings(settings: VaultSettings) -> VaultSettings:
     )
 
 
+def validate_secret(value: str, what: str) -> str:
+    """A token or Secret Id as pasted: surrounding white space dropped, anything else a Vault never issues refused.
+
+    The message never repeats the secret.
+    """
+    secret = value.strip()
+    if not secret:
+        raise InvalidInput(f"The {what} is empty.")
+    if any(not "\x21" <= character <= "\x7e" for character in secret):
+        raise InvalidInput(
+            f"The {what} holds a character that no Vault {what} has (a space, a line break or a non-ASCII "
+            "character): paste it again."
+        )
+    return secret
+
+
 def token_rule_violation(policies: list[str], renewable: bool, renewal_minutes: int, auth: AuthMethod) -> str | None:
     """Harness's token rules: with a non-zero renewal interval, no root and no non-renewable token."""
     if auth is not AuthMethod.TOKEN or renewal_minutes == 0:

@@ -143,6 +143,19 @@ def parse_tags(texts: Iterable[str]) -> dict[str, str]:
     return tags
 
 
+def validate_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Check tags given as a mapping (the window and scripts) by the same rule as typed ones."""
+    checked: dict[str, str] = {}
+    for key, value in tags.items():
+        if any(separator in key for separator in ":,") or "," in value:
+            raise InvalidInput(
+                f"Invalid tag '{shorten_for_message(key)}': a key cannot hold ':' or ',', nor a value ','."
+            )
+        parsed_key, parsed_value = parse_tag(f"{key}:{value}" if value else key)
+        checked[parsed_key] = parsed_value
+    return checked
+
+
 def format_tags(tags: Mapping[str, str]) -> str:
     """Write tags back the way a person types them."""
     return ", ".join(f"{k}:{v}" if v else k for k, v in tags.items())

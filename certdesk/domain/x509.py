@@ -452,7 +452,10 @@ def _link_warnings(ordered: list[x509.Certificate], members: list[CertificateInf
             issuer = certificate
         if issuer is None:
             continue
-        if not _signed_by(certificate, issuer):
+        verdict = _signed_by(certificate, issuer)
+        if verdict is None:
+            warnings.append(_unchecked_warning(position + 1, members[position]))
+        elif not verdict:
             signer = "itself" if issuer is certificate else f"'{_quoted(members[position + 1].display_name)}'"
             warnings.append(
                 f"The signature of certificate {position + 1} ('{_quoted(members[position].display_name)}') "
@@ -467,19 +470,41 @@ def _link_warnings(ordered: list[x509.Certificate], members: list[CertificateInf
 
 
 def _self_signature_warnings(certificates: list[x509.Certificate], members: list[CertificateInfo]) -> list[str]:
-    return [
-        f"The signature of certificate {position} ('{_quoted(info.display_name)}') does not verify against itself."
-        for position, (certificate, info) in enumerate(zip(certificates, members, strict=True), 1)
-        if _is_self_issued(certificate) and not _signed_by(certificate, certificate)
-    ]
+    warnings: list[str] = []
+    for position, (certificate, info) in enumerate(zip(certificates, members, strict=True), 1):
+        if not _is_self_issued(certificate):
+            continue
+        verdict = _signed_by(certificate, certificate)
+        if verdict is None:
+            warnings.append(_unchecked_warning(position, info))
+        elif not verdict:
+            warnings.append(
+                f"The signature of certificate {position} ('{_quoted(info.display_name)}') does not verify "
+                "against itself."
+            )
+    return warnings
 
 
-def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+MAX_RSA_EXPONENT = 2**32  # real keys use 65537; a huge exponent makes one check take milliseconds
+
+
+def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool | None:
+    """Whether the issuer's key verifies the signature; None when it was not checked (a hostile key)."""
     try:
+        key = issuer.public_key()
+        if isinstance(key, rsa.RSAPublicKey) and key.public_numbers().e > MAX_RSA_EXPONENT:
+            return None
         certificate.verify_directly_issued_by(issuer)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
     return True
+
+
+def _unchecked_warning(position: int, info: CertificateInfo) -> str:
+    return (
+        f"The signature of certificate {position} ('{_quoted(info.display_name)}') was not checked: its "
+        "issuer's RSA key has an unusual public exponent (over 2^32), as no real CA key does."
+    )
 
 
 def to_der(pem: str) -> list[bytes]:

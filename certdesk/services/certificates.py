@@ -18,6 +18,7 @@ from certdesk.domain.names import (
     validate_description,
     validate_identifier,
     validate_name,
+    validate_tags,
 )
 from certdesk.domain.scopes import ScopePath, resolve_reference
 from certdesk.domain.x509 import ChainReport, analyse, describe, load_certificates
@@ -36,7 +37,7 @@ from certdesk.services.views import (
     Refusal,
     SortKey,
 )
-from certdesk.store.connection import others_commit_stamp
+from certdesk.store.connection import others_commit_stamp, serialise_scope_imports
 from certdesk.store.models import (
     AuditEntry,
     Certificate,
@@ -251,7 +252,7 @@ class CertificateService:
     def create(self, scope: ScopePath | str, draft: CertificateDraft) -> CertificateDetail:
         name = validate_name(draft.name)
         description = validate_description(draft.description)
-        tags = dict(draft.tags)
+        tags = validate_tags(draft.tags)
         now = self.clock.now()
         report = analyse(draft.pem, now)
         with db.atomic():
@@ -334,7 +335,7 @@ class CertificateService:
                 name if name is not None else row.name,
                 row.identifier,
                 description if description is not None else row.description,
-                dict(edit.tags) if edit.tags is not None else dict(row.tags),
+                validate_tags(edit.tags) if edit.tags is not None else dict(row.tags),
                 report if report is not None else analyse(row.pem, now),
             )
             updated = (
@@ -443,6 +444,7 @@ class CertificateService:
                 with db.atomic() as transaction:
                     # Read what the scope holds under the write lock (BEGIN IMMEDIATE): another process
                     # importing at the same time cannot slip the same certificate in between.
+                    serialise_scope_imports(scope_row.id)
                     latest = others_commit_stamp()
                     if stamp is None or latest != stamp:
                         known, taken = {sha for (sha,) in fetch_tuples(select)}, self.identifiers(scope_path)

@@ -9,9 +9,21 @@ from typing import Any
 
 import peewee
 
-from certdesk.domain.connectors import AuthMethod, VaultSettings, token_rule_violation, validate_settings
+from certdesk.domain.connectors import (
+    AuthMethod,
+    VaultSettings,
+    token_rule_violation,
+    validate_secret,
+    validate_settings,
+)
 from certdesk.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite
-from certdesk.domain.names import derive_identifier, validate_description, validate_identifier, validate_name
+from certdesk.domain.names import (
+    derive_identifier,
+    validate_description,
+    validate_identifier,
+    validate_name,
+    validate_tags,
+)
 from certdesk.domain.scopes import ScopePath, resolve_reference
 from certdesk.services.audit import record
 from certdesk.services.clock import Clock
@@ -222,6 +234,7 @@ class ConnectorService:
     # --- writing -----------------------------------------------------------------------------
 
     def create(self, scope: ScopePath | str, draft: ConnectorDraft) -> ConnectorView:
+        draft = self._checked(draft)
         viewer = ScopePath.parse(scope) if isinstance(scope, str) else scope
         settings, name, description = self._validated(draft)
         self._check_token_rules(viewer, settings, draft, None)
@@ -278,6 +291,7 @@ class ConnectorService:
     def update(
         self, scope: ScopePath | str, identifier: str, draft: ConnectorDraft, expected_version: int | None = None
     ) -> ConnectorView:
+        draft = self._checked(draft)
         viewer = ScopePath.parse(scope) if isinstance(scope, str) else scope
         settings, name, description = self._validated(draft)
         now = self.clock.now()
@@ -363,6 +377,16 @@ class ConnectorService:
     def _validated(self, draft: ConnectorDraft) -> tuple[VaultSettings, str, str]:
         return validate_settings(draft.settings), validate_name(draft.name), validate_description(draft.description)
 
+    @staticmethod
+    def _checked(draft: ConnectorDraft) -> ConnectorDraft:
+        """The draft with its tags checked and its secrets trimmed and checked (never echoed)."""
+        return replace(
+            draft,
+            tags=validate_tags(draft.tags),
+            token=validate_secret(draft.token, "token") if draft.token else None,
+            secret_id=validate_secret(draft.secret_id, "Secret Id") if draft.secret_id else None,
+        )
+
     def _check_token_rules(
         self, viewer: ScopePath, settings: VaultSettings, draft: ConnectorDraft, row: Connector | None
     ) -> None:
@@ -390,6 +414,7 @@ class ConnectorService:
 
     def test_draft(self, scope: ScopePath | str, draft: ConnectorDraft, editing: str | None = None) -> TestReport:
         """Test settings before they are saved; secrets not typed again come from the keyring."""
+        draft = self._checked(draft)
         viewer = ScopePath.parse(scope) if isinstance(scope, str) else scope
         settings = validate_settings(draft.settings)
         trust = self._trust_of(viewer, draft.certificate)
@@ -411,6 +436,7 @@ class ConnectorService:
     def fetch_engines(
         self, scope: ScopePath | str, draft: ConnectorDraft, editing: str | None = None
     ) -> list[tuple[str, int]]:
+        draft = self._checked(draft)
         viewer = ScopePath.parse(scope) if isinstance(scope, str) else scope
         settings = replace(draft.settings, url=validate_settings(draft.settings).url)
         trust = self._trust_of(viewer, draft.certificate)

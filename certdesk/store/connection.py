@@ -327,3 +327,15 @@ def others_commit_stamp() -> int | None:
     if isinstance(db.obj, peewee.SqliteDatabase):
         return int(db.execute_sql("PRAGMA data_version").fetchone()[0])
     return None
+
+
+IMPORT_LOCK_CLASS = 0x63657274  # "cert": the first key of certdesk's advisory locks
+
+
+def serialise_scope_imports(scope_id: int) -> None:
+    """Make imports into one scope take turns on PostgreSQL, as BEGIN IMMEDIATE does on SQLite.
+
+    Held until the transaction ends; without it two imports could both find a certificate new.
+    """
+    if isinstance(db.obj, peewee.PostgresqlDatabase):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (IMPORT_LOCK_CLASS, scope_id))

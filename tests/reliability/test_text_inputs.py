@@ -150,12 +150,6 @@ def test_scope_names_through_the_command(certdesk: Certdesk) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="KNOWN BUG: the CLI writes with the terminal's encoding and strict errors: a name it cannot encode "
-    "(cp1252, ascii: a Windows redirect, LANG=C) ends in 'internal error'. Fix: reconfigure stdout/stderr "
-    "with errors='backslashreplace' (or write UTF-8) in the CLI's entry point.",
-    strict=True,
-)
 def test_a_name_the_terminal_cannot_encode_is_printed_escaped(with_scope: Certdesk) -> None:
     assert with_scope("scope", "create", "acme/il", "--name", SAMPLES["hebrew"]).code == EXIT_OK
     run = with_scope("scope", "list", env={"PYTHONUTF8": "0", "PYTHONIOENCODING": "cp1252"})
@@ -221,12 +215,6 @@ def test_scope_text_through_the_services(scopes: ScopeService, name: str, descri
     assert (view.name, view.description) == (stored["name"], stored["description"])
 
 
-@pytest.mark.xfail(
-    reason="KNOWN BUG: CertificateService.create/update store draft.tags without the domain's tag rule "
-    "(parse_tag: control characters, 128-character parts, empty keys); a lone surrogate then fails "
-    "with UnicodeEncodeError in SQLite instead of InvalidInput. Only the CLI parses tags today.",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "tags",
     [{"k": "bad\udcff"}, {"k\x00": "v"}, {"x" * 10_000: "v"}, {"": "empty key"}],
