@@ -74,6 +74,7 @@ def build_services(info: DatabaseInfo | None) -> Services:
         scopes=ScopeService(clock, who),
         certificates=CertificateService(clock, who),
         database_display=info.display if info is not None else "",
+        database=info,
         connectors=ConnectorService(clock, who, SecretStore(), VaultGateway(clock)),
     )
 

@@ -319,6 +319,14 @@ def _fault_message(fault: str, info: DatabaseInfo) -> str:
     }[fault]
 
 
+def explain_fault(error: BaseException, info: DatabaseInfo) -> DatabaseError | None:
+    """The DatabaseError a person should see for a fault met while working, or None when it is not one."""
+    if not isinstance(error, (peewee.DatabaseError, sqlite3.DatabaseError)):
+        return None
+    fault = _sqlite_fault(error)
+    return DatabaseError(_fault_message(fault, info)) if fault is not None else None
+
+
 def others_commit_stamp() -> int | None:
     """A number that changes when another connection commits to the database (SQLite's data_version).
 

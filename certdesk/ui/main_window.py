@@ -454,8 +454,10 @@ class MainWindow(QMainWindow):
         self._open_wizard(row.scope, detail)
 
     def _open_wizard(self, scope: ScopePath, editing: CertificateDetail | None) -> None:
-        wizard = CertificateWizard(scope, self.services.certificates, self.runner, self.clock, self.prompter,
-                                   editing=editing, parent=self)  # fmt: skip
+        wizard = CertificateWizard(
+            scope, self.services.certificates, self.runner, self.clock, self.prompter,
+            editing=editing, parent=self, explain=self.services.explain,
+        )  # fmt: skip
         wizard.saved.connect(lambda detail: self._certificate_saved(detail, editing is not None))
         wizard.finished.connect(lambda _result: setattr(self, "wizard", None))
         wizard.finished.connect(lambda _result: wizard.deleteLater())  # one per New/Edit: do not keep them all
@@ -584,6 +586,7 @@ class MainWindow(QMainWindow):
         self._set_query(self.model.query, target)
 
     def _show_error(self, error: Exception) -> None:
+        error = self.services.explain(error) or error
         if isinstance(error, CertdeskError):
             message = error.message
             if isinstance(error, NotFound):

@@ -279,8 +279,10 @@ class CertificateWizard(QWizard):
         prompter: Prompter,
         editing: CertificateDetail | None = None,
         parent: QWidget | None = None,
+        explain: Callable[[Exception], CertdeskError | None] | None = None,
     ) -> None:
         super().__init__(parent)
+        self.explain = explain  # turns a database fault (disk full, read-only) into a sentence
         self.setObjectName("certificateWizard")
         self.scope = scope
         self.service = service
@@ -346,6 +348,7 @@ class CertificateWizard(QWizard):
     def _failed(self, error: Exception) -> None:
         self._saving = None
         self._set_busy(False)
+        error = (self.explain(error) if self.explain is not None else None) or error
         if isinstance(error, CertdeskError):
             message = error.message
         else:

@@ -103,7 +103,13 @@ def certificates(database: DatabaseInfo, clock: SettableClock) -> CountingCertif
 def services(
     database: DatabaseInfo, scopes: ScopeService, certificates: CountingCertificates, connectors: ConnectorService
 ) -> Services:
-    return Services(scopes=scopes, certificates=certificates, connectors=connectors, database_display=database.display)
+    return Services(
+        scopes=scopes,
+        certificates=certificates,
+        connectors=connectors,
+        database_display=database.display,
+        database=database,
+    )
 
 
 @pytest.fixture

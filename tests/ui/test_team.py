@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QWizard
 from pytestqt.qtbot import QtBot
@@ -67,3 +70,23 @@ def test_a_stale_edit_is_refused_naming_who_and_offers_to_reload(
         wizard.button(QWizard.WizardButton.FinishButton).click()
     assert certificates.get("acme/eng", "Shared_CA").description == "bob's change, and mine"
     assert window.last_notification == "Certificate Shared CA updated successfully"
+
+
+def test_a_full_disk_while_saving_is_said_plainly_and_keeps_the_wizard(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*_args: object, **_kwargs: object) -> None:
+        # The one fault not made for real here (the reliability suite fills a real tmpfs through the CLI).
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(window.services.certificates, "create", full)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    wizard = window.wizard
+    assert wizard is not None
+    wizard.overview.name_edit.setText("Will not fit")
+    wizard.next()
+    wizard.details.pem_edit.setPlainText(make_certificate("fits").pem)
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    qtbot.waitUntil(lambda: "the disk is full" in wizard.details.error_label.text(), timeout=10_000)
+    assert wizard.isVisible()
+    assert wizard.overview.name_edit.text() == "Will not fit"
