@@ -239,13 +239,7 @@ class ConnectorService:
         settings, name, description = self._validated(draft)
         self._check_token_rules(viewer, settings, draft, None)
         now = self.clock.now()
-        reference = ""
-        secret = draft.token if settings.auth is AuthMethod.TOKEN else draft.secret_id
-        if settings.auth is not AuthMethod.VAULT_AGENT:
-            if not secret:
-                what = "a token" if settings.auth is AuthMethod.TOKEN else "an AppRole Secret Id"
-                raise InvalidInput(f"The connector needs {what}.")
-            reference = self.secrets.new_reference("connector")
+        secret, reference = self._secret_and_reference(settings, draft, "")
         stored = _with_ref(settings, reference)
         with db.atomic():
             scope_row = find_scope(viewer)
@@ -305,13 +299,8 @@ class ConnectorService:
             self._check_token_rules(viewer, settings, draft, row)
             before = _audit(row)
             old_settings = VaultSettings.from_json(row.settings)
-            reference = self._secret_ref(row, settings) if old_settings.auth is settings.auth else ""
-            secret = draft.token if settings.auth is AuthMethod.TOKEN else draft.secret_id
-            if settings.auth is not AuthMethod.VAULT_AGENT and not reference:
-                if not secret:
-                    what = "a token" if settings.auth is AuthMethod.TOKEN else "an AppRole Secret Id"
-                    raise InvalidInput(f"The connector needs {what}.")
-                reference = self.secrets.new_reference("connector")
+            kept = self._secret_ref(row, settings) if old_settings.auth is settings.auth else ""
+            secret, reference = self._secret_and_reference(settings, draft, kept)
             certificate = self._resolve_certificate(viewer, draft.certificate)
             count = (
                 Connector.update(
@@ -376,6 +365,18 @@ class ConnectorService:
 
     def _validated(self, draft: ConnectorDraft) -> tuple[VaultSettings, str, str]:
         return validate_settings(draft.settings), validate_name(draft.name), validate_description(draft.description)
+
+    def _secret_and_reference(
+        self, settings: VaultSettings, draft: ConnectorDraft, kept: str
+    ) -> tuple[str | None, str]:
+        """The secret typed (if any) and the keyring reference to keep it under; one is required."""
+        secret = draft.token if settings.auth is AuthMethod.TOKEN else draft.secret_id
+        if settings.auth is AuthMethod.VAULT_AGENT or kept:
+            return secret, kept
+        if not secret:
+            what = "a token" if settings.auth is AuthMethod.TOKEN else "an AppRole Secret Id"
+            raise InvalidInput(f"The connector needs {what}.")
+        return secret, self.secrets.new_reference("connector")
 
     @staticmethod
     def _checked(draft: ConnectorDraft) -> ConnectorDraft:

@@ -344,14 +344,23 @@ class VaultConnectorDialog(QDialog):
 
     # --- actions -----------------------------------------------------------------------------
 
-    def start_test(self) -> None:
+    def _checked_draft(self) -> ConnectorDraft | None:
+        """The draft, or None after saying on the dialog which field breaks a rule."""
         try:
-            draft = self.draft()
+            return self.draft()
         except CertdeskError as error:
             self.error_label.setText(error.message)
+            return None
+
+    @property
+    def editing_identifier(self) -> str | None:
+        return self.editing.identifier if self.editing else None
+
+    def start_test(self) -> None:
+        draft = self._checked_draft()
+        if draft is None:
             return
-        scope, service = self.scope, self.service
-        editing = self.editing.identifier if self.editing else None
+        scope, service, editing = self.scope, self.service, self.editing_identifier
         self.result_view.clear()
         self.zero_button.setVisible(False)
         self.verdict_label.setText(self.tr("Testing the connection..."))
@@ -422,13 +431,10 @@ class VaultConnectorDialog(QDialog):
         self.verdict_label.setStyleSheet("")
 
     def fetch_engines(self) -> None:
-        try:
-            draft = self.draft()
-        except CertdeskError as error:
-            self.error_label.setText(error.message)
+        draft = self._checked_draft()
+        if draft is None:
             return
-        scope, service = self.scope, self.service
-        editing = self.editing.identifier if self.editing else None
+        scope, service, editing = self.scope, self.service, self.editing_identifier
         self.fetch_button.setEnabled(False)
         self.runner.submit(lambda _h: service.fetch_engines(scope, draft, editing), self._engines, self._engine_error)
 
@@ -456,10 +462,8 @@ class VaultConnectorDialog(QDialog):
         self.error_label.setText(_message(error))
 
     def save(self) -> None:
-        try:
-            draft = self.draft()
-        except CertdeskError as error:
-            self.error_label.setText(error.message)
+        draft = self._checked_draft()
+        if draft is None:
             return
         scope, service, editing = self.scope, self.service, self.editing
 
