@@ -175,7 +175,7 @@ def test_release_workflow_passes_actionlint(tmp_path: Path) -> None:
 
 def test_release_workflow_builds_tests_and_uploads_on_every_platform() -> None:
     text = WORKFLOW.read_text(encoding="utf-8")
-    assert "os: [ubuntu-latest, windows-latest, macos-latest]" in text
+    assert "os: [ubuntu-22.04, windows-latest, macos-latest]" in text
     assert 'python-version: "3.11"' in text
     assert "make test" in text
     assert "python -m pytest tests/domain tests/services tests/cli" in text
