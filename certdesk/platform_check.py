@@ -78,8 +78,27 @@ def window_libraries_problem() -> str | None:
     Meant to be called before QApplication is created, so the person reads a sentence instead of
     Qt's abort on a missing xcb dependency.
     """
+    display = no_display_problem()
+    if display:
+        return display
     missing = missing_window_libraries()
     return missing_libraries_message(missing) if missing else None
+
+
+def no_display_problem(platform: str = sys.platform, environ: dict[str, str] | None = None) -> str | None:
+    """On Linux with no X11 or Wayland display to show a window on, say so (Qt would abort)."""
+    env = os.environ if environ is None else environ
+    if not platform.startswith("linux"):
+        return None
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    if qpa and qpa not in {"xcb", "wayland", "wayland-egl"}:
+        return None  # offscreen, vnc, eglfs...: no desktop session needed
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "certdesk cannot open its window: there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+        "Start it from a desktop session, or use the command line: certdesk --help."
+    )
 
 
 # The keyring backend each platform is expected to offer once frozen.

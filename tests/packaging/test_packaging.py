@@ -355,3 +355,36 @@ def test_smoke_test_bundle_holds_the_certificates_it_promises(build_script: type
 
     bundle = build_script.pem_bundle(tmp_path / "bundle.pem", 3)
     assert len(x509.load_pem_x509_certificates(bundle.read_bytes())) == 3
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform", "expected"),
+    [
+        ({}, "linux", True),
+        ({"DISPLAY": ":0"}, "linux", False),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", False),
+        ({"QT_QPA_PLATFORM": "offscreen"}, "linux", False),
+        ({"QT_QPA_PLATFORM": "xcb"}, "linux", True),
+        ({}, "darwin", False),
+        ({}, "win32", False),
+    ],
+)
+def test_no_display_is_said_before_qt_aborts(environ: dict[str, str], platform: str, expected: bool) -> None:
+    problem = platform_check.no_display_problem(platform=platform, environ=environ)
+    assert (problem is not None) is expected
+    if problem:
+        assert "no display" in problem
+        assert "certdesk --help" in problem
+
+
+def test_the_window_command_without_a_display_exits_with_the_sentence(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check applies to Linux")
+    env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), CERTDESK_LOG_DIR=str(tmp_path / "logs"))
+    result = subprocess.run(
+        [sys.executable, "-m", "certdesk"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 69
+    assert "there is no display" in result.stderr
+    assert "qt.qpa" not in result.stderr
