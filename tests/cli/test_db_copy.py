@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from certdesk import cli, cli_db
+from certdesk import cli
+from certdesk.cli import db as cli_db
 from certdesk.domain.connectors import AuthMethod, VaultSettings
 from certdesk.domain.errors import CertdeskError
 from certdesk.services import transfer
@@ -306,16 +307,6 @@ def test_a_target_server_that_cannot_be_reached_is_explained_without_password(so
     assert "hunter2" not in result.err
 
 
-def _db_command_is_wired() -> bool:
-    parser = cli.build_parser()
-    try:
-        parser.parse_args(["db", "copy", "--from", "a.db", "--to", "b.db"])
-    except SystemExit:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _db_command_is_wired(), reason="certdesk.cli does not route the `db` commands yet")
 def test_the_certdesk_command_copies_without_opening_its_default_database(
     source: str, postgres_database: str, tmp_path: Path
 ) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable
 from typing import Any, TextIO
 
+from certdesk.cli.common import Handler, dump
 from certdesk.domain.connectors import AuthMethod, VaultSettings
 from certdesk.domain.errors import InvalidInput
 from certdesk.domain.names import parse_tags
@@ -17,7 +16,6 @@ from certdesk.services.connectors import ConnectorDraft, ConnectorView
 from certdesk.services.vault import TestReport
 
 EXIT_TEST_FAILED = 6
-Handler = Callable[[argparse.Namespace, Services, TextIO, TextIO], int]
 
 
 def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -160,11 +158,6 @@ def report_json(report: TestReport) -> dict[str, Any]:
     }
 
 
-def _dump(document: Any, out: TextIO) -> None:
-    json.dump(document, out, indent=2, ensure_ascii=False)
-    out.write("\n")
-
-
 def _describe(view: ConnectorView, out: TextIO) -> None:
     settings = view.settings
     certificate = view.certificate.reference if view.certificate else "none (system trust store)"
@@ -188,7 +181,7 @@ def _describe(view: ConnectorView, out: TextIO) -> None:
 def _add(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     view = services.connectors.create(args.scope, _draft(args, None))
     if args.json:
-        _dump(view_json(view), out)
+        dump(view_json(view), out)
     else:
         print(f"Connector {view.name} created successfully", file=out)
     return 0
@@ -198,7 +191,7 @@ def _edit(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO
     current = services.connectors.get(args.scope, args.identifier)
     view = services.connectors.update(args.scope, args.identifier, _draft(args, current), current.version)
     if args.json:
-        _dump(view_json(view), out)
+        dump(view_json(view), out)
     else:
         print(f"Connector {view.name} updated successfully", file=out)
     return 0
@@ -207,7 +200,7 @@ def _edit(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO
 def _list(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     views = services.connectors.in_scope(args.scope)
     if args.json:
-        _dump([view_json(view) for view in views], out)
+        dump([view_json(view) for view in views], out)
         return 0
     if not views:
         print(f"No connectors in {args.scope}.", file=err)
@@ -221,7 +214,7 @@ def _list(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO
 def _show(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     view = services.connectors.get(args.scope, args.identifier)
     if args.json:
-        _dump(view_json(view), out)
+        dump(view_json(view), out)
     else:
         _describe(view, out)
     return 0
@@ -236,7 +229,7 @@ def _delete(args: argparse.Namespace, services: Services, out: TextIO, err: Text
 def _test(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     report = services.connectors.test(args.scope, args.identifier)
     if args.json:
-        _dump(report_json(report), out)
+        dump(report_json(report), out)
     else:
         for step in report.steps:
             print(f"{step.status.value.upper():8} {step.name}: {step.detail}", file=out)

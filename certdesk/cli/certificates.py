@@ -1,21 +1,17 @@
-"""The command line: the same services as the window, for scripts and terminals."""
+"""`certdesk cert ...`: certificates in a scope, from a terminal."""
 
 from __future__ import annotations
 
 import argparse
-import gc
-import json
-import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 from cryptography.hazmat.primitives import serialization
 
-from certdesk import __version__, cli_connectors, cli_db
-from certdesk.domain.errors import CertdeskError, InvalidInput
+from certdesk.cli.common import EXIT_OK, Handler, UsageError, dump, dump_list, read_input
+from certdesk.domain.errors import InvalidInput
 from certdesk.domain.names import parse_tags
 from certdesk.domain.scopes import ScopePath
 from certdesk.domain.x509 import CertificateInfo, to_der, to_pkcs7
@@ -26,58 +22,14 @@ from certdesk.services.views import (
     CertificateEdit,
     CertificateQuery,
     CertificateRow,
-    ScopeView,
 )
 
-log = logging.getLogger("certdesk.cli")
-
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 PROGRESS_THRESHOLD = 300
 
 
-class UsageError(Exception):
-    """A command line that argparse accepted but that does not make sense."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="certdesk",
-        description="Manage trusted TLS certificates across account, organization and project scopes. "
-        "With no command, certdesk opens its window.",
-    )
-    parser.add_argument("--version", action="version", version=f"certdesk {__version__}")
-    parser.add_argument(
-        "--database",
-        metavar="URL",
-        help="database URL (sqlite:////path/file.db, a file path, or postgresql://user@host:5432/db); "
-        "default: CERTDESK_DATABASE, "
-        "else a file in your user data folder",
-    )
-    parser.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
-    commands = parser.add_subparsers(dest="area", metavar="COMMAND", parser_class=_Parser)
-
-    scope = commands.add_parser("scope", help="accounts, organizations and projects")
-    scope_commands = scope.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
-    create = scope_commands.add_parser("create", help="create a scope (acme, acme/eng, acme/eng/payments)")
-    create.add_argument("path", metavar="PATH")
-    create.add_argument("--name", help="display name (default: the identifier)")
-    create.add_argument("--description", default="")
-    listing = scope_commands.add_parser("list", help="list every scope")
-    listing.add_argument("--json", action="store_true")
-    rename = scope_commands.add_parser("rename", help="change a scope's display name")
-    rename.add_argument("path", metavar="PATH")
-    rename.add_argument("--name", required=True)
-    delete = scope_commands.add_parser("delete", help="delete an empty scope")
-    delete.add_argument("path", metavar="PATH")
-
+def add_parsers(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     cert = commands.add_parser("cert", help="certificates in a scope")
-    cert_commands = cert.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    cert_commands = cert.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=parser_class)
     add = cert_commands.add_parser("add", help="add one certificate or chain")
     add.add_argument("scope", metavar="SCOPE")
     add.add_argument("--name", required=True)
@@ -117,9 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("identifier", metavar="IDENTIFIER")
     export.add_argument("--format", choices=("pem", "der", "p7b"), default="pem")
     export.add_argument("--output", metavar="PATH", help="default: standard output")
-    cli_connectors.add_parsers(commands, _Parser)
-    cli_db.add_parsers(commands, _Parser)
-    return parser
 
 
 def _days(text: str) -> int:
@@ -130,96 +79,6 @@ def _days(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("the number of days cannot be negative")
     return value
-
-
-def run_command(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
-    """Run one parsed command; CertdeskError propagates to the caller, which maps exit codes."""
-    key = (args.area, args.action)
-    handler = _HANDLERS.get(key) or cli_connectors.HANDLERS.get(key) or cli_db.HANDLERS[key]
-    with _gc_paused():
-        return handler(args, services, out, err)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cycle collector while a command builds large lists (as Mercurial's `nogc`).
-
-    A list of 100,000 rows otherwise triggers collection after collection over objects that
-    all stay alive; reference counting still frees everything a command lets go of.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-# --- scopes ------------------------------------------------------------------------------------
-
-
-def _scope_json(view: ScopeView) -> dict[str, Any]:
-    return {
-        "path": str(view.path),
-        "identifier": view.path.identifier,
-        "name": view.name,
-        "level": view.level.value,
-        "description": view.description,
-        "certificates": view.certificate_count,
-        "connectors": view.connector_count,
-    }
-
-
-def _scope_create(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
-    view = services.scopes.create(args.path, args.name, args.description)
-    print(f"Created {view.level.value} {view.path} ({view.name}).", file=out)
-    return EXIT_OK
-
-
-def _scope_list(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
-    views = services.scopes.list()
-    if args.json:
-        _dump_list([_scope_json(view) for view in views], out)
-        return EXIT_OK
-    if not views:
-        print("No scopes yet. Create an account with: certdesk scope create ACCOUNT", file=err)
-    for view in views:
-        indent = "  " * (len(view.path.parts) - 1)
-        print(
-            f"{indent}{view.path}  {view.name}  [{view.level.value}]  "
-            f"{view.certificate_count} certificates, {view.connector_count} connectors",
-            file=out,
-        )
-    return EXIT_OK
-
-
-def _scope_rename(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
-    view = services.scopes.rename(args.path, args.name)
-    print(f"Renamed {view.path} to {view.name}.", file=out)
-    return EXIT_OK
-
-
-def _scope_delete(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
-    path = services.scopes.delete(args.path)
-    print(f"Deleted {path.level.value} {path}.", file=out)
-    return EXIT_OK
-
-
-# --- certificates ------------------------------------------------------------------------------
-
-
-def _read_input(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).expanduser().read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput(f"Cannot read {path}: no such file.") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"Cannot read {path}: it is a folder; give a file.") from None
-    except OSError as error:
-        raise InvalidInput(f"Cannot read {path}: {error.strerror}.") from None
 
 
 def member_json(info: CertificateInfo) -> dict[str, Any]:
@@ -317,14 +176,14 @@ def _print_detail(detail: CertificateDetail, out: TextIO) -> None:
 def _cert_add(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     draft = CertificateDraft(
         name=args.name,
-        pem=_read_input(args.file),
+        pem=read_input(args.file),
         identifier=args.identifier,
         description=args.description,
         tags=parse_tags(args.tag),
     )
     detail = services.certificates.create(args.scope, draft)
     if args.json:
-        _dump(detail_json(detail), out)
+        dump(detail_json(detail), out)
     else:
         print(f"Certificate {detail.name} created successfully", file=out)
         for warning in detail.report.warnings:
@@ -351,7 +210,7 @@ def _cert_import(args: argparse.Namespace, services: Services, out: TextIO, err:
     unreadable: list[tuple[str, str]] = []
     for path in files:
         try:
-            readable.append((str(path), _read_input(str(path))))
+            readable.append((str(path), read_input(str(path))))
         except InvalidInput as error:
             unreadable.append((str(path), error.message))
     estimate = sum(data.count(b"-----BEGIN") or 1 for _, data in readable)
@@ -361,7 +220,7 @@ def _cert_import(args: argparse.Namespace, services: Services, out: TextIO, err:
         err.write("\n")
     refused = [(r.source, r.reason) for r in outcome.refused] + unreadable
     if args.json:
-        _dump(
+        dump(
             {
                 "scope": str(ScopePath.parse(args.scope)),
                 "added": len(outcome.added),
@@ -422,7 +281,7 @@ def _cert_list(args: argparse.Namespace, services: Services, out: TextIO, err: T
     )
     rows = services.certificates.rows(query)
     if args.json:
-        _dump_list(rows_json(rows), out)
+        dump_list(rows_json(rows), out)
         return EXIT_OK
     if not rows:
         print(f"No certificates in {query.scope}.", file=err)
@@ -440,7 +299,7 @@ def _cert_list(args: argparse.Namespace, services: Services, out: TextIO, err: T
 def _cert_show(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO) -> int:
     detail = services.certificates.get(args.scope, args.identifier)
     if args.json:
-        _dump(detail_json(detail), out)
+        dump(detail_json(detail), out)
     else:
         _print_detail(detail, out)
     return EXIT_OK
@@ -451,13 +310,13 @@ def _cert_edit(args: argparse.Namespace, services: Services, out: TextIO, err: T
         name=args.name,
         description=args.description,
         tags=parse_tags(args.tag) if args.tag is not None else None,
-        pem=_read_input(args.file) if args.file else None,
+        pem=read_input(args.file) if args.file else None,
     )
     if edit == CertificateEdit():
         raise UsageError("Nothing to change: give --name, --description, --tag or --file.")
     detail = services.certificates.update(args.scope, args.identifier, edit)
     if args.json:
-        _dump(detail_json(detail), out)
+        dump(detail_json(detail), out)
     else:
         print(f"Certificate {detail.name} updated successfully", file=out)
     return EXIT_OK
@@ -501,55 +360,7 @@ def _cert_export(args: argparse.Namespace, services: Services, out: TextIO, err:
     return EXIT_OK
 
 
-def _dump(document: Any, out: TextIO) -> None:
-    # One write of the whole text: json.dump writes in thousands of small pieces, each a system
-    # call when the output is unbuffered (PYTHONUNBUFFERED, some CI runners).
-    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-
-
-def _dump_list(items: Iterable[Any], out: TextIO, chunk: int = 2000) -> None:
-    """A JSON array with one item per line: readable, and fast (an indent makes json pure Python).
-
-    Items are encoded and written a few thousand at a time, so a 100,000-row list never exists
-    as a second copy in memory, and unbuffered output still gets few, large writes.
-    """
-    encode = _item_encoder()
-    lines: list[str] = []
-    opened = False
-    for item in items:
-        lines.append(encode(item))
-        if len(lines) == chunk:
-            out.write(("[\n  " if not opened else ",\n  ") + ",\n  ".join(lines))
-            opened, lines = True, []
-    if lines:
-        out.write(("[\n  " if not opened else ",\n  ") + ",\n  ".join(lines))
-        opened = True
-    out.write("\n]\n" if opened else "[]\n")
-
-
-def _item_encoder() -> Callable[[Any], str]:
-    """Encode one small document on one line, through json's C encoder when it is there.
-
-    `JSONEncoder.encode` builds a new C encoder on every call, which doubles the time of a
-    100,000-row list; the module's `c_make_encoder` (None without the C accelerator) is made once.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return json.JSONEncoder(ensure_ascii=False).encode
-
-    def refuse(value: Any) -> Any:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    chunks = make(None, refuse, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    return lambda item: "".join(chunks(item, 0))
-
-
-Handler = Callable[[argparse.Namespace, Services, TextIO, TextIO], int]
-_HANDLERS: dict[tuple[str, str], Handler] = {
-    ("scope", "create"): _scope_create,
-    ("scope", "list"): _scope_list,
-    ("scope", "rename"): _scope_rename,
-    ("scope", "delete"): _scope_delete,
+HANDLERS: dict[tuple[str, str], Handler] = {
     ("cert", "add"): _cert_add,
     ("cert", "import"): _cert_import,
     ("cert", "list"): _cert_list,
@@ -558,8 +369,3 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("cert", "delete"): _cert_delete,
     ("cert", "export"): _cert_export,
 }
-
-
-def report_error(error: CertdeskError, err: TextIO) -> int:
-    print(error.message, file=err)
-    return error.exit_code

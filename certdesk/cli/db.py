@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from certdesk.cli.common import Handler, dump
 from certdesk.services.bundle import Services
 from certdesk.services.transfer import CopyReport, copy_inventory
 
-Handler = Callable[[argparse.Namespace, Services, TextIO, TextIO], int]
 AREA = "db"
 
 
@@ -35,7 +34,7 @@ def _copy(args: argparse.Namespace, services: Services, out: TextIO, err: TextIO
     progress = _progress_printer(err) if not args.json else None
     report = copy_inventory(args.source, args.target, progress=progress)
     if args.json:
-        _dump(report_json(report), out)
+        dump(report_json(report), out)
         return 0
     width = max(len(table.table) for table in report.tables)
     print(f"Copied the inventory from {report.source} to {report.target}.", file=out)
@@ -71,10 +70,6 @@ def _progress_printer(err: TextIO) -> Callable[[str, int], None]:
             err.flush()
 
     return show
-
-
-def _dump(document: Any, out: TextIO) -> None:
-    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {
