@@ -45,19 +45,25 @@ def log_file() -> Path:
 
 
 def setup_logging() -> Path | None:
-    """Log to a rotating file; a folder we cannot write must not stop the program."""
-    path = log_file()
+    """Log to a rotating file; a folder we cannot write must not stop the program.
+
+    Library warnings (cryptography's about certificates that break RFC 5280, for one) go to the
+    same file: they are for support, not lines in the middle of a person's output.
+    """
+    path: Path | None = log_file()
+    handler: logging.Handler = logging.NullHandler()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-        )
+        log_file().parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(log_file(), maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     except OSError:
-        return None
+        path = None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("certdesk")
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
+    for name in ("certdesk", "py.warnings"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+    logging.captureWarnings(True)
     return path
 
 
