@@ -143,6 +143,12 @@ def parse_tags(texts: Iterable[str]) -> dict[str, str]:
     return tags
 
 
+def sort_name(name: str) -> str:
+    """How a name sorts in a list: without regard to case or accents (`Émile` beside `emile`)."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))[:MAX_NAME_LENGTH]
+
+
 def validate_tags(tags: Mapping[str, str]) -> dict[str, str]:
     """Check tags given as a mapping (the window and scripts) by the same rule as typed ones."""
     checked: dict[str, str] = {}

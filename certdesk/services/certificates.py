@@ -16,6 +16,7 @@ from certdesk.domain.names import (
     clean_name,
     derive_identifier,
     format_tags,
+    sort_name,
     validate_description,
     validate_identifier,
     validate_name,
@@ -54,7 +55,7 @@ IMPORT_BATCH = 500
 Progress = Callable[[int, int], None]
 
 _SORT_COLUMNS: dict[SortKey, Any] = {
-    SortKey.NAME: Certificate.name,
+    SortKey.NAME: Certificate.sort_name,
     SortKey.IDENTIFIER: Certificate.identifier,
     SortKey.SUBJECT: Certificate.subject_cn,
     SortKey.ISSUER: Certificate.issuer_cn,
@@ -298,6 +299,7 @@ class CertificateService:
         return {
             "identifier": identifier,
             "name": name,
+            "sort_name": sort_name(name),
             "description": description,
             "tags": tags,
             "pem": report.pem,
@@ -522,8 +524,8 @@ def _flush(pending: list[dict[str, Any]], audits: list[dict[str, Any]]) -> None:
 
 
 def _snapshot(fields: dict[str, Any]) -> dict[str, Any]:
-    """What the audit trail keeps of a certificate: everything but the derived search text."""
-    snapshot = {key: value for key, value in fields.items() if key != "search_text"}
+    """What the audit trail keeps of a certificate: everything but the derived search and sort text."""
+    snapshot = {key: value for key, value in fields.items() if key not in {"search_text", "sort_name"}}
     for key in ("not_before", "not_after"):
         snapshot[key] = snapshot[key].isoformat()
     return snapshot

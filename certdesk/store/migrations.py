@@ -29,8 +29,27 @@ def _create_v1(database: peewee.Database) -> None:
         peewee.SchemaManager(model, database).create_all(safe=False)
 
 
+def _add_sort_name_v2(database: peewee.Database) -> None:
+    """Certificates sort by name without regard to case: a `sort_name` column, filled and indexed.
+
+    Version 1 creates tables from today's models, so a new database already has the column: the
+    step adds it only where it is missing, then fills every row whose sort name is still empty.
+    """
+    from certdesk.domain.names import sort_name
+    from certdesk.store.models import Certificate
+
+    if "sort_name" not in {column.name for column in database.get_columns("certificate")}:
+        database.execute_sql("ALTER TABLE certificate ADD COLUMN sort_name VARCHAR(128) NOT NULL DEFAULT ''")  # type: ignore[no-untyped-call]
+    rows = Certificate.select(Certificate.id, Certificate.name).where(Certificate.sort_name == "").tuples()
+    for certificate_id, name in list(rows.execute(database)):
+        Certificate.update(sort_name=sort_name(name)).where(Certificate.id == certificate_id).execute(database)
+    database.execute_sql(  # type: ignore[no-untyped-call]
+        "CREATE INDEX IF NOT EXISTS certificate_scope_id_sort_name ON certificate (scope_id, sort_name)"
+    )
+
+
 # Version N is reached by running STEPS[N - 1]; append, never edit, a released step.
-STEPS: tuple[Step, ...] = (_create_v1,)
+STEPS: tuple[Step, ...] = (_create_v1, _add_sort_name_v2)
 SCHEMA_VERSION = len(STEPS)
 
 

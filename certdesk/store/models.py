@@ -84,6 +84,7 @@ class Certificate(BaseModel):
     scope = peewee.ForeignKeyField(Scope, backref="certificates", on_delete="RESTRICT")
     identifier = peewee.CharField(max_length=128)
     name = peewee.CharField(max_length=128)
+    sort_name = peewee.CharField(max_length=128, default="")  # name.casefold(): lists sort as people read
     description = peewee.TextField(default="")
     tags = JsonField(default=dict)
     pem = peewee.TextField()
@@ -108,6 +109,7 @@ class Certificate(BaseModel):
             (("scope", "identifier"), True),
             (("scope", "sha256"), False),
             (("scope", "name"), False),
+            (("scope", "sort_name"), False),
         )
 
 

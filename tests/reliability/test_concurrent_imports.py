@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from certdesk.store.migrations import SCHEMA_VERSION
 from tests.helpers.certs import make_bundle
 from tests.reliability.support import (
     EXIT_INVALID,
@@ -112,7 +113,9 @@ def test_many_processes_open_a_new_file_at_once(certdesk: Certdesk) -> None:
     assert sorted(path for (path,) in query(certdesk.database, "SELECT path FROM scope")) == [
         f"team{index}" for index in range(4)
     ]
-    assert query(certdesk.database, "SELECT value FROM schema_meta WHERE key = 'schema_version'") == [("1",)]
+    assert query(certdesk.database, "SELECT value FROM schema_meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)
+    ]
 
 
 def test_a_list_while_an_import_writes(with_scope: Certdesk, big_bundle: Path) -> None:
