@@ -12,9 +12,10 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certdesk.domain.errors import INVALID_CERTIFICATE, InvalidCertificate, PrivateKeyRefused
-from certdesk.domain.x509 import ChainReport, analyse, load_certificates
+from certdesk.domain.errors import PrivateKeyRefused
+from certdesk.domain.x509 import analyse, load_certificates
 from tests.domain import DOMAIN_PROPERTIES
+from tests.helpers.analysis import accepts_or_refuses
 from tests.helpers.certs import Pki, make_certificate, make_pki, new_key
 
 # A mutated serial can turn negative, or a country name grow past two letters, which cryptography
@@ -52,29 +53,6 @@ def samples() -> dict[str, bytes]:
 SAMPLE_NAMES = ["pem", "chain", "der", "rsa-der", "p7b-der", "p7b-pem"]
 
 
-def analyse_or_refuse(data: bytes | str) -> ChainReport | None:
-    """Analyse; a refusal must be one of the domain's, in its documented shape."""
-    refused: PrivateKeyRefused | InvalidCertificate | None = None
-    try:
-        report = analyse(data, NOW)
-    except (PrivateKeyRefused, InvalidCertificate) as error:
-        refused = error
-    if isinstance(refused, PrivateKeyRefused):
-        assert str(refused).startswith("Invalid request: the input contains a PRIVATE KEY block.")
-        return None
-    if isinstance(refused, InvalidCertificate):
-        first, second = str(refused).split("\n")
-        assert first == INVALID_CERTIFICATE
-        assert second
-        assert second == refused.detail
-        return None
-    assert isinstance(report, ChainReport)
-    assert report.members
-    # What is stored can be read again, to the same certificates.
-    assert [c.sha256 for c in analyse(report.pem, NOW).members] == [c.sha256 for c in report.members]
-    return report
-
-
 @given(st.sampled_from(SAMPLE_NAMES), st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=8))
 @DOMAIN_PROPERTIES
 def test_byte_flips(name: str, flips: list[tuple[int, int]]) -> None:
@@ -82,7 +60,7 @@ def test_byte_flips(name: str, flips: list[tuple[int, int]]) -> None:
     for at, mask in flips:
         data[at % len(data)] ^= mask
 
-    analyse_or_refuse(bytes(data))
+    accepts_or_refuses(bytes(data))
 
 
 @given(st.sampled_from(["der", "rsa-der"]), st.lists(st.tuples(st.integers(0, 40), st.integers(1, 255)), max_size=3))
@@ -94,7 +72,7 @@ def test_byte_flips_in_the_der_header(name: str, flips: list[tuple[int, int]]) -
     for at, mask in flips:
         data[at] ^= mask
 
-    analyse_or_refuse(bytes(data))
+    accepts_or_refuses(bytes(data))
 
 
 @given(st.sampled_from(SAMPLE_NAMES), st.integers(0, 10**6))
@@ -102,7 +80,7 @@ def test_byte_flips_in_the_der_header(name: str, flips: list[tuple[int, int]]) -
 def test_truncation(name: str, keep: int) -> None:
     data = samples()[name]
 
-    analyse_or_refuse(data[: keep % len(data)])
+    accepts_or_refuses(data[: keep % len(data)])
 
 
 @given(st.sampled_from(SAMPLE_NAMES), st.integers(0, 10**6), st.binary(min_size=1, max_size=64))
@@ -111,7 +89,7 @@ def test_insertion(name: str, at: int, inserted: bytes) -> None:
     data = samples()[name]
     at %= len(data) + 1
 
-    analyse_or_refuse(data[:at] + inserted + data[at:])
+    accepts_or_refuses(data[:at] + inserted + data[at:])
 
 
 @given(st.sampled_from(SAMPLE_NAMES), st.integers(0, 10**6), st.integers(1, 200))
@@ -120,13 +98,13 @@ def test_deletion(name: str, at: int, length: int) -> None:
     data = samples()[name]
     at %= len(data)
 
-    analyse_or_refuse(data[:at] + data[at + length :])
+    accepts_or_refuses(data[:at] + data[at + length :])
 
 
 @given(st.binary(max_size=4096))
 @DOMAIN_PROPERTIES
 def test_random_bytes(data: bytes) -> None:
-    analyse_or_refuse(data)
+    accepts_or_refuses(data)
 
 
 @given(st.binary(max_size=2048))
@@ -135,7 +113,7 @@ def test_random_bytes_behind_a_der_header(body: bytes) -> None:
     length = len(body)
     header = b"\x30\x82" + length.to_bytes(2, "big")
 
-    analyse_or_refuse(header + body)
+    accepts_or_refuses(header + body)
 
 
 PEM_PIECES = [
@@ -161,7 +139,7 @@ PEM_PIECES = [
 @given(st.lists(st.one_of(st.sampled_from(PEM_PIECES), st.text(max_size=12)), max_size=40))
 @DOMAIN_PROPERTIES
 def test_pem_like_text(pieces: list[str]) -> None:
-    analyse_or_refuse("".join(pieces))
+    accepts_or_refuses("".join(pieces))
 
 
 @given(st.sampled_from(["pem", "chain", "p7b-pem"]), st.randoms(use_true_random=False))
@@ -170,7 +148,7 @@ def test_line_shuffles(name: str, rng: random.Random) -> None:
     lines = samples()[name].decode().splitlines(keepends=True)
     rng.shuffle(lines)
 
-    analyse_or_refuse("".join(lines))
+    accepts_or_refuses("".join(lines))
 
 
 @given(
@@ -192,7 +170,7 @@ def test_line_edits(name: str, edits: list[tuple[str, int]]) -> None:
             other = (at + 1) % len(lines)
             lines[at], lines[other] = lines[other], lines[at]
 
-    analyse_or_refuse("".join(lines))
+    accepts_or_refuses("".join(lines))
 
 
 @given(st.permutations(range(3)), st.lists(st.sampled_from(range(3)), max_size=3))
@@ -202,7 +180,7 @@ def test_chain_in_any_order_and_with_duplicates_comes_out_leaf_first(order: list
     parts = [chain.server.pem, chain.intermediate.pem, chain.root.pem]
     given_order = list(order) + duplicates
 
-    report = analyse_or_refuse("".join(parts[index] for index in given_order))
+    report = accepts_or_refuses("".join(parts[index] for index in given_order))
 
     assert report is not None
     assert [member.subject_cn for member in report.members] == LEAF_FIRST
@@ -220,7 +198,7 @@ ANNOTATION = st.text(st.characters(exclude_characters="-", exclude_categories=["
 def test_annotation_before_blocks_is_accepted(before_first: str, before_second: str) -> None:
     chain = pki()
 
-    report = analyse_or_refuse(before_first + "\n" + chain.server.pem + before_second + "\n" + chain.intermediate.pem)
+    report = accepts_or_refuses(before_first + "\n" + chain.server.pem + before_second + "\n" + chain.intermediate.pem)
 
     assert report is not None
     assert [member.subject_cn for member in report.members] == LEAF_FIRST[:2]
@@ -231,7 +209,7 @@ def test_annotation_before_blocks_is_accepted(before_first: str, before_second: 
 def test_trailing_text_is_accepted_only_when_blank_or_comments(trailer: str) -> None:
     blank_or_comments = all(not line.strip() or line.lstrip().startswith("#") for line in trailer.splitlines())
 
-    report = analyse_or_refuse(pki().root.pem + trailer)
+    report = accepts_or_refuses(pki().root.pem + trailer)
 
     assert (report is not None) == blank_or_comments
 

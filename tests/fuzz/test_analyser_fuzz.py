@@ -25,10 +25,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certdesk.domain.errors import INVALID_CERTIFICATE, InvalidCertificate, PrivateKeyRefused
-from certdesk.domain.x509 import ChainReport, analyse
 from tests.fuzz import FUZZ
 from tests.fuzz.der import NULL, OCTET_STRING, SEQUENCE, SET, Node, nested, nested_indefinite, parse, tlv
+from tests.helpers.analysis import accepts_or_refuses
 from tests.helpers.certs import make_bundle, make_certificate, make_pki, new_key, shared_key
 
 # Damaged certificates that still load can carry a negative serial or an over-long country name,
@@ -40,28 +39,6 @@ pytestmark = [
 ]
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 MEGABYTE = 1 << 20
-
-
-def accepts_or_refuses(data: bytes | str) -> ChainReport | None:
-    """The contract under test: a report, or one of the domain's two refusals; any other exception fails."""
-    refused: PrivateKeyRefused | InvalidCertificate | None = None
-    try:
-        report = analyse(data, NOW)
-    except (PrivateKeyRefused, InvalidCertificate) as error:
-        refused = error
-    if isinstance(refused, PrivateKeyRefused):
-        assert str(refused).startswith("Invalid request: the input contains a PRIVATE KEY block.")
-        return None
-    if isinstance(refused, InvalidCertificate):
-        first, _, detail = str(refused).partition("\n")
-        assert first == INVALID_CERTIFICATE
-        assert detail
-        assert "\n" not in detail  # one line a person reads, whatever the input held
-        return None
-    assert report.members
-    # What would be stored reads back to the same certificates.
-    assert [m.sha256 for m in analyse(report.pem, NOW).members] == [m.sha256 for m in report.members]
-    return report
 
 
 def _rich_certificate() -> bytes:
