@@ -9,7 +9,6 @@ verdict instead of a flaky test failing. Exit code 1 when an input is over budge
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import platform
 import random
@@ -33,15 +32,11 @@ from cryptography.x509.oid import NameOID
 from certdesk.domain.errors import InvalidCertificate, PrivateKeyRefused
 from certdesk.domain.x509 import analyse
 from tests.fuzz.der import OCTET_STRING, Node, nested, nested_indefinite, parse, tlv
+from tests.fuzz.hostile import MEGABYTE, megabyte_inputs
 from tests.helpers.certs import make_bundle, make_certificate, shared_key
 
-MEGABYTE = 1 << 20
 BUDGET_S_PER_MB = 1.0
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def _pem(der: bytes, label: str = "CERTIFICATE") -> bytes:
-    return f"-----BEGIN {label}-----\n".encode() + base64.encodebytes(der) + f"-----END {label}-----\n".encode()
 
 
 def _name(text: str) -> x509.Name:
@@ -117,22 +112,7 @@ def inputs() -> dict[str, Callable[[], bytes | str]]:
         return pkcs7.serialize_certificates(certificates, serialization.Encoding.DER)
 
     return {
-        "random bytes": lambda: noise,
-        "random bytes behind a DER header": lambda: b"\x30\x83" + (MEGABYTE - 5).to_bytes(3, "big") + noise[5:],
-        "PEM block of random base64": lambda: _pem(noise[: MEGABYTE * 3 // 4]),
-        "one 1 MB base64 line": lambda: (
-            b"-----BEGIN CERTIFICATE-----\n"
-            + base64.b64encode(noise[: MEGABYTE * 3 // 4])
-            + b"\n-----END CERTIFICATE-----\n"
-        ),
-        "BEGIN lines only": lambda: b"-----BEGIN CERTIFICATE-----\n" * (MEGABYTE // 28),
-        "empty BEGIN/END pairs": lambda: b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n" * (MEGABYTE // 54),
-        "dashes": lambda: b"-" * MEGABYTE,
-        "'-----BEGIN ' repeated": lambda: b"-----BEGIN " * (MEGABYTE // 11),
-        "1 MB comment, then a certificate": lambda: b"# " + b"x" * MEGABYTE + b"\n" + _pem(leaf),
-        "a certificate, then 1 MB of comment lines": lambda: _pem(leaf) + b"# comment line\n" * (MEGABYTE // 15),
-        "a certificate, then 1 MB of garbage": lambda: _pem(leaf) + noise,
-        "DER with 1 MB trailing": lambda: leaf + noise,
+        **megabyte_inputs(noise, leaf),
         "SEQUENCE nested 200,000 deep": lambda: nested(200_000),
         "indefinite SEQUENCE 260,000 deep": lambda: nested_indefinite(260_000),
         "headers claiming 2 GB each": lambda: b"\x30\x84\x7f\xff\xff\xff" * (MEGABYTE // 6),

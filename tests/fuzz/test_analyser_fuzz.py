@@ -9,7 +9,6 @@ inputs, and text no encoding can hold. Time per input is measured by bench/fuzz_
 
 from __future__ import annotations
 
-import base64
 import copy
 import ipaddress
 import random
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz import FUZZ
 from tests.fuzz.der import NULL, OCTET_STRING, SEQUENCE, SET, Node, nested, nested_indefinite, parse, tlv
+from tests.fuzz.hostile import MEGABYTE, SHARED_KINDS, megabyte_inputs, pem
 from tests.helpers.analysis import accepts_or_refuses
 from tests.helpers.certs import make_bundle, make_certificate, make_pki, new_key, shared_key
 
@@ -38,7 +38,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:PKCS#7 certificates could not be parsed as DER:UserWarning"),
 ]
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-MEGABYTE = 1 << 20
 
 
 def _rich_certificate() -> bytes:
@@ -106,16 +105,11 @@ def samples() -> dict[str, bytes]:
 SAMPLE = st.sampled_from(["leaf", "root", "rsa", "rich", "p7b"])
 
 
-def _pem(der: bytes, label: str = "CERTIFICATE") -> bytes:
-    body = base64.encodebytes(der)
-    return f"-----BEGIN {label}-----\n".encode() + body + f"-----END {label}-----\n".encode()
-
-
 def _as_given(der: bytes, armour: str) -> bytes:
     if armour == "pem":
-        return _pem(der)
+        return pem(der)
     if armour == "pkcs7-pem":
-        return _pem(der, "PKCS7")
+        return pem(der, "PKCS7")
     return der
 
 
@@ -275,24 +269,9 @@ def _megabyte(kind: str, seed: int) -> bytes | str:
     noise = rng.randbytes(MEGABYTE)
     leaf = samples()["leaf"]
     builders: dict[str, Callable[[], bytes | str]] = {
-        "random": lambda: noise,
-        "random-behind-der-header": lambda: b"\x30\x83" + (MEGABYTE - 5).to_bytes(3, "big") + noise[5:],
-        "random-base64-block": lambda: _pem(noise[: MEGABYTE * 3 // 4]),
-        "one-base64-line": lambda: (
-            b"-----BEGIN CERTIFICATE-----\n"
-            + base64.b64encode(noise[: MEGABYTE * 3 // 4])
-            + b"\n-----END CERTIFICATE-----\n"
-        ),
-        "begin-lines": lambda: b"-----BEGIN CERTIFICATE-----\n" * (MEGABYTE // 28),
-        "begin-end-pairs": lambda: b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n" * (MEGABYTE // 54),
-        "dashes": lambda: b"-" * MEGABYTE,
-        "almost-markers": lambda: b"-----BEGIN " * (MEGABYTE // 11),
-        "comment-then-certificate": lambda: b"# " + b"x" * MEGABYTE + b"\n" + _pem(leaf),
-        "certificate-then-garbage": lambda: _pem(leaf) + noise,
-        "certificate-then-comments": lambda: _pem(leaf) + b"# comment line\n" * (MEGABYTE // 15),
-        "der-with-trailing-noise": lambda: leaf + noise,
+        **megabyte_inputs(noise, leaf),
         "bundle": _bundle_pem,
-        "bundle-then-private-key": lambda: _bundle_pem() + _pem(b"\0\0\0", "PRIVATE KEY"),
+        "bundle-then-private-key": lambda: _bundle_pem() + pem(b"\0\0\0", "PRIVATE KEY"),
         "huge-extension": lambda: _nest_in(leaf, "extension", tlv(OCTET_STRING, noise)),
         "surrogates": lambda: "".join(chr(0xD800 + rng.randrange(0x800)) for _ in range(MEGABYTE // 16)) * 16,
         "nuls": lambda: b"\x00" * MEGABYTE,
@@ -300,12 +279,7 @@ def _megabyte(kind: str, seed: int) -> bytes | str:
     return builders[kind]()
 
 
-MEGABYTE_KINDS = [
-    "random", "random-behind-der-header", "random-base64-block", "one-base64-line", "begin-lines",
-    "begin-end-pairs", "dashes", "almost-markers", "comment-then-certificate", "certificate-then-garbage",
-    "certificate-then-comments", "der-with-trailing-noise", "bundle", "bundle-then-private-key", "huge-extension",
-    "surrogates", "nuls",
-]  # fmt: skip
+MEGABYTE_KINDS = [*SHARED_KINDS, "bundle", "bundle-then-private-key", "huge-extension", "surrogates", "nuls"]
 
 
 @pytest.mark.parametrize("kind", MEGABYTE_KINDS)
@@ -333,7 +307,7 @@ def test_text_with_surrogates_and_nuls(pieces: list[str]) -> None:
 @given(SAMPLE, st.integers(0, 10**6), ODD_CHARACTERS)
 @FUZZ
 def test_an_odd_character_inside_pem_text(sample: str, at: int, character: str) -> None:
-    text = _pem(samples()[sample]).decode()
+    text = pem(samples()[sample]).decode()
     at %= len(text) + 1
 
     accepts_or_refuses(text[:at] + character + text[at:])
