@@ -332,14 +332,14 @@ class CertificateService:
             scope_path = ScopePath.parse(row.scope.path)
             if expected_version is not None and row.version != expected_version:
                 raise self._stale(row, scope_path)
-            before = _snapshot(self._fields(row.name, row.identifier, row.description, dict(row.tags),
-                                            analyse(row.pem, now)))  # fmt: skip
+            stored = analyse(row.pem, now)  # once: it describes both the state before and, unless replaced, after
+            before = _snapshot(self._fields(row.name, row.identifier, row.description, dict(row.tags), stored))
             fields = self._fields(
                 name if name is not None else row.name,
                 row.identifier,
                 description if description is not None else row.description,
                 validate_tags(edit.tags) if edit.tags is not None else dict(row.tags),
-                report if report is not None else analyse(row.pem, now),
+                report if report is not None else stored,
             )
             updated = (
                 Certificate.update(version=row.version + 1, updated_at=now, updated_by=self.actor, **fields)
