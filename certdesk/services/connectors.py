@@ -173,6 +173,7 @@ class ConnectorService:
                 cert.subject_cn,
                 cert.not_after,
             )
+        has_secret = self._has_secret(settings, row)  # one keyring lookup: it may be a D-Bus round trip
         return ConnectorView(
             scope=scope,
             identifier=row.identifier,
@@ -181,9 +182,9 @@ class ConnectorService:
             tags=dict(row.tags),
             settings=settings,
             certificate=certificate,
-            needs_attention=row.needs_attention or not self._has_secret(settings, row),
-            attention_reason=row.attention_reason or self._secret_note(settings, row),
-            has_secret=self._has_secret(settings, row),
+            needs_attention=row.needs_attention or not has_secret,
+            attention_reason=row.attention_reason or ("" if has_secret else _missing_secret_note(settings)),
+            has_secret=has_secret,
             last_test_at=row.last_test_at,
             last_test_ok=row.last_test_ok,
             last_test_summary=row.last_test_summary,
@@ -210,12 +211,6 @@ class ConnectorService:
         except Exception:  # a keyring backend failing must not hide the list
             log.warning("keyring lookup failed for connector %s", row.identifier)
             return False
-
-    def _secret_note(self, settings: VaultSettings, row: Connector) -> str:
-        if self._has_secret(settings, row):
-            return ""
-        what = "token" if settings.auth is AuthMethod.TOKEN else "AppRole Secret Id"
-        return f"The {what} is not stored in this workstation's keyring: edit the connector and enter it."
 
     def credentials(self, scope: ScopePath | str, identifier: str) -> Credentials:
         row = self._find(scope, identifier)
@@ -475,6 +470,11 @@ class ConnectorService:
             Connector.id == row.id
         ).execute()
         return ok, message
+
+
+def _missing_secret_note(settings: VaultSettings) -> str:
+    what = "token" if settings.auth is AuthMethod.TOKEN else "AppRole Secret Id"
+    return f"The {what} is not stored in this workstation's keyring: edit the connector and enter it."
 
 
 def _ref(scope: ScopePath, identifier: str, viewer: ScopePath) -> str:
